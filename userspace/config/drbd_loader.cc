@@ -270,13 +270,23 @@ class Normalizer {
       parse_host_option(s);
     }
     for (const auto& [name, setting] : defaults) opts.try_emplace(name, setting);
+    // Options written but unparsable were reported already; do not call them missing too.
+    std::set<std::string> written;
+    auto note_written = [&](const std::vector<Statement>& block) {
+      for (const auto& s : block)
+        if (const OptionSpec* spec = FindOption(Section::kHost, s.keyword.text))
+          written.insert(std::string(spec->name));
+    };
+    note_written(st.block);
+    if (volume_stmt) note_written(volume_stmt->block);
     for (auto& [name, setting] : opts) host.options.Set(name, setting);
     bool complete = true;
     for (const char* required : {"device", "disk", "address", "meta-disk"}) {
-      if (!host.options.Has(required)) {
+      if (host.options.Has(required)) continue;
+      complete = false;
+      if (!written.count(required)) {
         d_->Error(st.keyword.where, "host '" + host.name + "' of resource '" + resource +
                                         "' has no '" + required + "'");
-        complete = false;
       }
     }
     if (!complete) return std::nullopt;
