@@ -1,0 +1,45 @@
+#include "io/aligned_buffer.h"
+
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace tandem::io {
+
+void AlignedBuffer::Free::operator()(uint8_t* p) const { std::free(p); }
+
+AlignedBuffer::AlignedBuffer(size_t size, size_t alignment) : size_(size) {
+  capacity_ = (size + alignment - 1) / alignment * alignment;
+  if (capacity_ == 0) capacity_ = alignment;
+  void* p = nullptr;
+  if (posix_memalign(&p, alignment, capacity_) != 0) throw std::bad_alloc();
+  std::memset(p, 0, capacity_);
+  data_.reset(static_cast<uint8_t*>(p));
+}
+
+void AlignedBuffer::Resize(size_t size) {
+  assert(size <= capacity_);
+  size_ = size;
+}
+
+AlignedBuffer BufferPool::Get(size_t size) {
+  assert(size <= max_size_);
+  if (!free_.empty()) {
+    AlignedBuffer b = std::move(free_.back());
+    free_.pop_back();
+    b.Resize(size);
+    return b;
+  }
+  AlignedBuffer b(max_size_);
+  b.Resize(size);
+  return b;
+}
+
+void BufferPool::Put(AlignedBuffer buffer) {
+  if (buffer.capacity() >= max_size_ && free_.size() < max_cached_) {
+    free_.push_back(std::move(buffer));
+  }
+}
+
+}  // namespace tandem::io

@@ -1,0 +1,57 @@
+#pragma once
+// Memory aligned for direct I/O, and a pool that recycles such buffers so the
+// hot path does not allocate. Thread-safety: an AlignedBuffer is a plain owned
+// value; a BufferPool is used from one thread (the event loop).
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace tandem::io {
+
+inline constexpr size_t kIoAlignment = 4096;
+
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  // Zero-filled, `alignment`-aligned storage of `size` bytes (size rounded up
+  // to the alignment for the allocation; size() reports what was asked).
+  explicit AlignedBuffer(size_t size, size_t alignment = kIoAlignment);
+  AlignedBuffer(AlignedBuffer&&) noexcept = default;
+  AlignedBuffer& operator=(AlignedBuffer&&) noexcept = default;
+
+  uint8_t* data() { return data_.get(); }
+  const uint8_t* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  std::span<uint8_t> span() { return {data(), size_}; }
+  std::span<const uint8_t> span() const { return {data(), size_}; }
+  // Changes the reported size without reallocating (must fit the capacity).
+  void Resize(size_t size);
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const;
+  };
+  std::unique_ptr<uint8_t, Free> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+class BufferPool {
+ public:
+  // Buffers of up to max_size bytes; at most max_cached kept for reuse.
+  BufferPool(size_t max_size, size_t max_cached) : max_size_(max_size), max_cached_(max_cached) {}
+  AlignedBuffer Get(size_t size);
+  void Put(AlignedBuffer buffer);
+  size_t cached() const { return free_.size(); }
+
+ private:
+  size_t max_size_;
+  size_t max_cached_;
+  std::vector<AlignedBuffer> free_;
+};
+
+}  // namespace tandem::io
