@@ -1,0 +1,20 @@
+#pragma once
+// The settings a loaded configuration puts in effect, as `--check` prints them:
+// in the files' own syntax, one directive a line, with the values Heartbeat
+// would take by default marked as such; or as one JSON document. Keys are never
+// printed (authkeys shows indexes and methods), nor stonith_host parameters.
+// Thread-safety: pure functions.
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "heartbeat/heartbeat_config.h"
+
+namespace tandem::heartbeat {
+
+std::string FormatSettings(const HeartbeatConfig& config);
+
+// {"config_dir", "node", "ha_cf", "haresources", "authkeys"}; see config/ha_json.h.
+nlohmann::json SettingsToJson(const HeartbeatConfig& config);
+
+}  // namespace tandem::heartbeat
