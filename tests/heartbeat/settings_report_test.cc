@@ -137,5 +137,13 @@ TEST(SettingsJson, UnsetOptionalValuesAreNull) {
   EXPECT_EQ(j["ha_cf"]["auto_failback"], "legacy");
 }
 
+TEST(SettingsJson, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  const std::string text = FormatSettingsJson(
+      Load("node alpha bravo\nbcast eth0\nlogfacility daemon\nlogfile /var/log/h\xff\xfe.log\n"));
+  ASSERT_TRUE(nlohmann::json::accept(text)) << text;
+  EXPECT_EQ(nlohmann::json::parse(text)["ha_cf"]["logfile"], "/var/log/h\uFFFD\uFFFD.log");
+  EXPECT_EQ(text.back(), '\n');
+}
+
 }  // namespace
 }  // namespace tandem::heartbeat

@@ -12,7 +12,7 @@ int RunCheck(const HeartbeatOptions& options, Env* env, std::ostream& out, std::
   err << diags.Format();
   if (!loaded.ok()) return kExitConfigInvalid;
   if (options.json) {
-    out << SettingsToJson(*loaded).dump(2) << "\n";
+    out << FormatSettingsJson(*loaded);
   } else {
     out << FormatSettings(*loaded);
   }

@@ -146,4 +146,9 @@ nlohmann::json SettingsToJson(const HeartbeatConfig& config) {
           {"authkeys", config::AuthKeysToJson(config.auth_keys)}};
 }
 
+std::string FormatSettingsJson(const HeartbeatConfig& config) {
+  return SettingsToJson(config).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
 }  // namespace tandem::heartbeat

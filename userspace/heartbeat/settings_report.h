@@ -17,4 +17,9 @@ std::string FormatSettings(const HeartbeatConfig& config);
 // {"config_dir", "node", "ha_cf", "haresources", "authkeys"}; see config/ha_json.h.
 nlohmann::json SettingsToJson(const HeartbeatConfig& config);
 
+// SettingsToJson as indented text. The files may hold bytes that are not UTF-8
+// (a path, a resource argument); JSON cannot, so each such byte becomes U+FFFD
+// rather than making the output fail.
+std::string FormatSettingsJson(const HeartbeatConfig& config);
+
 }  // namespace tandem::heartbeat
