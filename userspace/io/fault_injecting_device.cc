@@ -126,7 +126,14 @@ void FaultInjectingDevice::Read(uint64_t offset, void* buf, size_t len, IoCallba
 
 void FaultInjectingDevice::Write(uint64_t offset, const void* buf, size_t len, uint32_t flags,
                                  IoCallback done) {
+  const bool cut_before = power_cut_;
   Status st = Admit(kOpWrite, offset, len);
+  if (power_loss_ && !cut_before && power_cut_ && offset % kSector == 0 && len % kSector == 0) {
+    // The write during which the power died: any prefix of it may be on the platter.
+    RemoveOverlap(offset, len);
+    const auto* p = static_cast<const uint8_t*>(buf);
+    pending_.push_back({offset, std::vector<uint8_t>(p, p + len)});
+  }
   if (st.ok()) st = CheckRequest(info(), offset, len, buf, true);
   if (!st.ok()) return Finish(std::move(st), std::move(done));
   if (!power_loss_) return target_->Write(offset, buf, len, flags, Track(std::move(done)));

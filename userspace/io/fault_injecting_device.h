@@ -41,7 +41,9 @@ class FaultInjectingDevice : public BlockDevice {
   void ClearFaults();
 
   void EnablePowerLoss();
-  // Cuts the power after `n` more operations have been submitted (0: now).
+  // Cuts the power after `n` more operations have been submitted (0: now). A
+  // write submitted as the power dies fails, but is kept with the unflushed
+  // writes: Crash() may let any prefix of it reach the platter.
   void CutPowerAfter(uint64_t n);
   bool power_cut() const { return power_cut_; }
 
