@@ -267,6 +267,14 @@ class HaCfParser {
 
   // --- media ----------------------------------------------------------------
 
+  // Host names are not resolved: the check must not depend on DNS.
+  bool CheckAddress(const HaWord& w, const std::string& directive) {
+    if (IsNumericIpAddress(w.text)) return true;
+    d_->Error(w.where,
+              directive + ": [" + Printable(w.text) + "] is not a numeric IPv4 or IPv6 address");
+    return false;
+  }
+
   bool CheckInterface(const HaWord& w) {
     if (IsValidInterfaceName(w.text)) return true;
     d_->Error(w.where, Quoted(w.text) + " is not a valid interface name");
@@ -307,13 +315,8 @@ class HaCfParser {
                     std::to_string(l.words.size() - 1) + " values)");
       return;
     }
-    bool ok = CheckInterface(l.words[1]);
-    if (!IsNumericIpAddress(l.words[2].text)) {
-      d_->Error(l.words[2].where, "ucast: [" + Printable(l.words[2].text) +
-                                      "] is not a numeric IPv4 or IPv6 address");
-      ok = false;
-    }
-    if (!ok) return;
+    const bool iface_ok = CheckInterface(l.words[1]);
+    if (!CheckAddress(l.words[2], "ucast") || !iface_ok) return;
     HaMedium m;
     m.kind = HaMedium::Kind::kUcast;
     m.interface = l.words[1].text;
@@ -407,18 +410,11 @@ class HaCfParser {
     }
   }
 
-  bool CheckPingAddress(const HaWord& w, const std::string& directive) {
-    if (IsNumericIpAddress(w.text)) return true;
-    d_->Error(w.where,
-              directive + ": [" + Printable(w.text) + "] is not a numeric IPv4 or IPv6 address");
-    return false;
-  }
-
   void Ping(const HaLine& l) {
     if (!AtLeast(l, 1, "at least one address to ping: ping IP...")) return;
     for (size_t i = 1; i < l.words.size(); ++i) {
       const HaWord& w = l.words[i];
-      if (!CheckPingAddress(w, "ping") || !ClaimNodeName(w.text, w.where)) continue;
+      if (!CheckAddress(w, "ping") || !ClaimNodeName(w.text, w.where)) continue;
       cf_.ping_nodes.push_back(HaPingNode{w.text, {w.text}, false, w.where});
     }
   }
@@ -433,7 +429,7 @@ class HaCfParser {
     }
     HaPingNode group{name.text, {}, true, l.words[0].where};
     for (size_t i = 2; i < l.words.size(); ++i) {
-      if (CheckPingAddress(l.words[i], "ping_group")) {
+      if (CheckAddress(l.words[i], "ping_group")) {
         group.addresses.push_back(l.words[i].text);
       } else {
         ok = false;
@@ -720,6 +716,20 @@ class HaCfParser {
 };
 
 }  // namespace
+
+const char* MediumDirectiveName(HaMedium::Kind kind) {
+  switch (kind) {
+    case HaMedium::Kind::kBcast:
+      return "bcast";
+    case HaMedium::Kind::kUcast:
+      return "ucast";
+    case HaMedium::Kind::kMcast:
+      return "mcast";
+    case HaMedium::Kind::kSerial:
+      return "serial";
+  }
+  return "bcast";
+}
 
 const char* AutoFailbackName(AutoFailback value) {
   switch (value) {

@@ -49,6 +49,8 @@ struct HaMedium {
   SourceLocation where;
   bool uses_udp() const { return kind != Kind::kSerial; }
 };
+// The directive that declares a medium of this kind ("bcast", "ucast", ...).
+const char* MediumDirectiveName(HaMedium::Kind kind);
 
 // `ping IP` (one node per address, named by it) or `ping_group NAME IP...`.
 struct HaPingNode {

@@ -4,22 +4,8 @@ namespace tandem::config {
 
 namespace {
 
-const char* MediumKindName(HaMedium::Kind kind) {
-  switch (kind) {
-    case HaMedium::Kind::kBcast:
-      return "bcast";
-    case HaMedium::Kind::kUcast:
-      return "ucast";
-    case HaMedium::Kind::kMcast:
-      return "mcast";
-    case HaMedium::Kind::kSerial:
-      return "serial";
-  }
-  return "bcast";
-}
-
 nlohmann::json MediumToJson(const HaMedium& m) {
-  nlohmann::json j{{"type", MediumKindName(m.kind)}};
+  nlohmann::json j{{"type", MediumDirectiveName(m.kind)}};
   switch (m.kind) {
     case HaMedium::Kind::kBcast:
       j["interface"] = m.interface;

@@ -45,20 +45,6 @@ std::string MediumValue(const config::HaMedium& m) {
   return "";
 }
 
-const char* MediumDirective(config::HaMedium::Kind kind) {
-  switch (kind) {
-    case config::HaMedium::Kind::kBcast:
-      return "bcast";
-    case config::HaMedium::Kind::kUcast:
-      return "ucast";
-    case config::HaMedium::Kind::kMcast:
-      return "mcast";
-    case config::HaMedium::Kind::kSerial:
-      return "serial";
-  }
-  return "bcast";
-}
-
 void FormatHaCf(const config::HaCf& cf, std::ostringstream* out) {
   DirectiveWriter w(out);
   auto time = [&](const char* name, int64_t ms, const char* default_note) {
@@ -82,7 +68,7 @@ void FormatHaCf(const config::HaCf& cf, std::ostringstream* out) {
     w.Line("node", n.name, n.name == cf.local_node ? "this node" : "");
   }
   for (const auto& m : cf.media) {
-    w.Line(MediumDirective(m.kind), MediumValue(m),
+    w.Line(config::MediumDirectiveName(m.kind), MediumValue(m),
            m.kind == config::HaMedium::Kind::kUcast ? "skipped when it is this node's own address"
                                                     : "");
   }
