@@ -5,7 +5,8 @@
 // Never touches the network; whatever matters only at run time is a warning.
 //
 // Returns kExitOk for a valid configuration, kExitConfigInvalid otherwise (and
-// then prints nothing on `out`).
+// then prints nothing on `out`). Thread-safety: no shared state of its own; the
+// streams and env belong to the caller.
 
 #include <ostream>
 
