@@ -41,7 +41,7 @@ TEST_F(MetaDataTest, CreateWritesAJustCreatedInconsistentArea) {
   const Superblock& sb = md->superblock();
   EXPECT_EQ(sb.current_uuid, kUuidJustCreated);
   EXPECT_EQ(sb.device_uuid, 0xD15Cu);
-  EXPECT_EQ(sb.flags, 0u);
+  EXPECT_EQ(sb.flags, kFlagAlClean);
   EXPECT_EQ(sb.layout.data_size, layout_.data_size);
   EXPECT_EQ(md->bitmap().CountSet(), layout_.bm_bits);  // everything out of sync
   EXPECT_TRUE(md->activity_log().HotExtents().empty());

@@ -1,26 +1,19 @@
 #include "admin/dump_command.h"
 
-#include "common/env.h"
+#include "admin/config_access.h"
 #include "config/drbd_json.h"
-#include "config/drbd_loader.h"
 #include "config/drbd_writer.h"
 
 namespace tandem::admin {
 
 int RunDump(const AdminOptions& options, const std::vector<std::string>& resources,
             std::ostream& out, std::ostream& err) {
-  Env* env = Env::Default();
-  std::string path =
-      options.config_file.empty() ? config::DefaultDrbdConfigPath(env) : options.config_file;
-  config::Diagnostics diags;
-  auto cfg = config::LoadDrbdConfig(env, path, options.common.node, &diags);
-  err << diags.Format();
+  auto cfg = LoadAdminConfig(options, err);
   if (!cfg.ok()) return kExitConfigInvalid;
-  for (const auto& name : resources) {
-    if (name != "all" && !cfg->Find(name)) {
-      err << "tandemadm: '" << name << "' is not a resource in " << path << "\n";
-      return kExitConfigInvalid;
-    }
+  auto selected = SelectResources(*cfg, resources);
+  if (!selected.ok()) {
+    err << "tandemadm: " << selected.status().message() << "\n";
+    return kExitConfigInvalid;
   }
   if (options.json) {
     out << config::DrbdConfigToJson(*cfg, resources).dump(2) << "\n";

@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <string>
 #include <vector>
 
@@ -37,6 +39,8 @@ class Env {
   virtual Result<std::vector<std::string>> Glob(const std::string& pattern) = 0;
   // stat(2) of a path (following symlinks).
   virtual Result<FileInfo> Stat(const std::string& path) = 0;
+  // A random 64-bit value that is never 0 (generation UUIDs, challenges).
+  virtual uint64_t RandomU64() = 0;
 };
 
 // Forwards every call to another Env; tests derive from it and override what
@@ -52,6 +56,7 @@ class EnvWrapper : public Env {
     return target_->Glob(pattern);
   }
   Result<FileInfo> Stat(const std::string& path) override { return target_->Stat(path); }
+  uint64_t RandomU64() override { return target_->RandomU64(); }
 
  private:
   Env* target_;

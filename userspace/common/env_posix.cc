@@ -1,6 +1,7 @@
 // The real Env on Linux.
 #include <fcntl.h>
 #include <glob.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +56,15 @@ class PosixEnv final : public Env {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "cannot stat " + path);
     return FileInfo{st.st_mode, st.st_uid, st.st_gid, st.st_size};
+  }
+
+  uint64_t RandomU64() override {
+    uint64_t v = 0;
+    while (v == 0) {
+      ssize_t n = ::getrandom(&v, sizeof v, 0);
+      if (n != static_cast<ssize_t>(sizeof v)) v = 0;  // EINTR: try again
+    }
+    return v;
   }
 };
 

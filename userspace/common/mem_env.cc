@@ -32,4 +32,13 @@ Result<FileInfo> MemEnv::Stat(const std::string& path) {
   return FileInfo{it->second.mode, 0, 0, static_cast<off_t>(it->second.contents.size())};
 }
 
+uint64_t MemEnv::RandomU64() {
+  // splitmix64
+  uint64_t z = (random_state_ += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return z == 0 ? 1 : z;
+}
+
 }  // namespace tandem

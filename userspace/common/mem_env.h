@@ -15,6 +15,8 @@ class MemEnv : public Env {
   // Supports '*' and '?' through fnmatch(3) over the stored paths.
   Result<std::vector<std::string>> Glob(const std::string& pattern) override;
   Result<FileInfo> Stat(const std::string& path) override;
+  // Deterministic: a fixed sequence, so tests are repeatable.
+  uint64_t RandomU64() override;
 
  private:
   struct File {
@@ -22,6 +24,7 @@ class MemEnv : public Env {
     mode_t mode;
   };
   std::map<std::string, File> files_;
+  uint64_t random_state_ = 0x9E3779B97F4A7C15ull;
 };
 
 }  // namespace tandem

@@ -82,6 +82,7 @@ void MetaData::Create(boost::asio::io_context& loop, io::BlockDevice* md, const 
   sb.seq = 1;
   sb.device_uuid = device_uuid;
   sb.current_uuid = kUuidJustCreated;
+  sb.flags = kFlagAlClean;  // the log starts empty
   sb.layout = layout;
   EncodeSuperblock(sb, area->data() + (sb.seq % 2) * kBlockSize);
   std::vector<uint8_t> ring = InitialAlRing(layout.al_slots, layout.al_extents);

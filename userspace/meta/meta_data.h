@@ -29,7 +29,8 @@ class MetaData {
   using SuperblockCallback = std::function<void(Result<Superblock>)>;
 
   // Writes a fresh area (create-md): superblock (current UUID "just created",
-  // flags 0), an empty activity log, every bitmap bit set. Durable when done.
+  // flags al-clean only), an empty activity log, every bitmap bit set. Durable
+  // when done.
   static void Create(boost::asio::io_context& loop, io::BlockDevice* md, const MetaLayout& layout,
                      uint64_t device_uuid, io::IoCallback done);
   // Reads and chooses between the two superblock copies only.

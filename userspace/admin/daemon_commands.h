@@ -1,0 +1,28 @@
+#pragma once
+// tandemadm verbs that act on the running daemon through its control socket
+// (<run-dir>/tandemd.sock): up, down, attach, detach, connect, disconnect,
+// primary, secondary, wait-connect, role, cstate, dstate, status, outdate,
+// invalidate, invalidate-remote, new-current-uuid, adjust. Output and exit
+// codes follow drbdadm's (docs/cli.md).
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "admin/admin_options.h"
+
+namespace tandem::admin {
+
+struct DaemonVerbFlags {
+  bool force = false;
+  bool discard_my_data = false;
+  bool clear_bitmap = false;
+  int timeout_s = -1;  // wait-connect: -1 = from the configuration
+};
+
+// `verb` is the canonical name ("wait-connect", "role", ...).
+int RunDaemonVerb(const std::string& verb, const AdminOptions& options,
+                  const std::vector<std::string>& resources, const DaemonVerbFlags& flags,
+                  std::ostream& out, std::ostream& err);
+
+}  // namespace tandem::admin

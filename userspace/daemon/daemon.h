@@ -1,0 +1,73 @@
+#pragma once
+// Daemon: tandemd's core. Loads the configuration for this node, keeps one
+// replication::Resource per resource, serves the control socket
+// (<run-dir>/tandemd.sock) and keeps the status file (<run-dir>/status) current.
+// Resources start down (StandAlone, Diskless), as DRBD's do after modprobe;
+// `tandemadm up all` (or --up) brings them up.
+//
+// Thread-safety: everything on one event loop. Failure: Start() returns a
+// Status for fatal start-up problems (bad config, run directory, socket).
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/env.h"
+#include "config/drbd_model.h"
+#include "ctl/server.h"
+#include "io/device_factory.h"
+#include "replication/resource.h"
+
+namespace tandem::daemon {
+
+struct DaemonOptions {
+  std::string node;
+  std::string config_path;
+  std::string run_dir;
+};
+
+class Daemon {
+ public:
+  Daemon(boost::asio::io_context& loop, DaemonOptions options, Env* env, io::IoEnv* io_env);
+  ~Daemon();
+
+  Status Start();
+  // SIGTERM: every resource down (Secondary, meta-data clean, disconnected), then `done`.
+  void Shutdown(std::function<void()> done);
+  // SIGHUP / adjust: re-read the configuration and apply it.
+  Status Reload();
+
+  replication::Resource* Find(const std::string& name);
+  const std::map<std::string, std::unique_ptr<replication::Resource>>& resources() const {
+    return resources_;
+  }
+  const DaemonOptions& options() const { return options_; }
+  std::string status_path() const { return options_.run_dir + "/status"; }
+
+ private:
+  void Handle(const ctl::Request& req, ctl::ControlServer::Reply reply);
+  void HandleResource(replication::Resource* r, const ctl::Request& req,
+                      ctl::ControlServer::Reply reply);
+  void AddResource(const config::ResourceConfig& cfg);
+  void ScheduleStatusWrite();
+  void WriteStatusFile();
+
+  boost::asio::io_context& loop_;
+  DaemonOptions options_;
+  Env* env_;
+  io::IoEnv* io_env_;
+  std::unique_ptr<config::DrbdConfig> config_;
+  std::map<std::string, std::unique_ptr<replication::Resource>> resources_;
+  std::unique_ptr<ctl::ControlServer> control_;
+  bool status_write_scheduled_ = false;
+  boost::asio::steady_timer status_timer_;
+  std::shared_ptr<bool> alive_;
+};
+
+// The JSON form of a resource's status (tandemadm status --json, the control socket).
+nlohmann::json StatusToJson(const replication::ResourceStatus& s);
+
+}  // namespace tandem::daemon

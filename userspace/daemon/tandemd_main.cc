@@ -1,0 +1,145 @@
+// tandemd: the replicating daemon, one per node.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+
+#include "common/cli.h"
+#include "common/env.h"
+#include "common/log.h"
+#include "config/drbd_loader.h"
+#include "daemon/daemon.h"
+#include "io/delayed_device.h"
+
+namespace {
+
+std::string Timestamp() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  int ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  char out[40];
+  std::snprintf(out, sizeof out, "%s.%03d", buf, ms);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tandemd: the Tandem replication daemon (one per node)", "tandemd"};
+  tandem::CommonOptions common;
+  tandem::AddCommonOptions(app, &common);
+  std::string config;
+  bool foreground = false;
+  bool up_all = false;
+  std::string log_file;
+  app.add_option("-c,--config", config,
+                 "drbd.conf-style file (default /etc/tandem/tandem.conf, else /etc/drbd.conf)");
+  app.add_flag("-f,--foreground", foreground, "Stay in the foreground, log to stderr");
+  app.add_flag("--up", up_all, "Bring every resource up at start (as 'tandemadm up all')");
+  app.add_option("--log-file", log_file, "Append log lines to this file");
+  int test_disk_delay_ms = 0;
+  app.add_option("--test-disk-delay-ms", test_disk_delay_ms,
+                 "Testing only: complete every backing-disk write this much later (a slow disk)")
+      ->group("");
+  int rc = tandem::ParseCommandLine(app, argc, argv, &common);
+  if (rc >= 0) return rc;
+  if (config.empty()) config = tandem::config::DefaultDrbdConfigPath(tandem::Env::Default());
+
+  tandem::SetLogProgramName("tandemd");
+  std::shared_ptr<std::ofstream> log_out;
+  if (!log_file.empty()) {
+    log_out = std::make_shared<std::ofstream>(log_file, std::ios::app);
+    if (!*log_out) {
+      std::cerr << "tandemd: cannot open log file " << log_file << "\n";
+      return tandem::kExitFailed;
+    }
+  }
+  const std::string node = common.node;
+  tandem::SetLogSink([log_out, node](tandem::LogLevel level, const std::string& msg) {
+    std::string line = Timestamp() + " tandemd[" + node + "]: " + tandem::LogLevelName(level) +
+                       ": " + msg + "\n";
+    if (log_out) {
+      *log_out << line << std::flush;
+    } else {
+      std::fputs(line.c_str(), stderr);
+    }
+  });
+
+  if (!foreground) {
+    // Classic daemon: fork, new session, stdio to /dev/null, pid file.
+    pid_t pid = fork();
+    if (pid < 0) {
+      std::perror("tandemd: fork");
+      return tandem::kExitFailed;
+    }
+    if (pid > 0) return 0;
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      if (!log_out) dup2(null, 2);
+    }
+  }
+
+  boost::asio::io_context loop;
+  tandem::io::IoEnv* io_env = tandem::io::IoEnv::Default();
+  std::unique_ptr<tandem::io::DelayingIoEnv> slow_disks;
+  if (test_disk_delay_ms > 0) {
+    slow_disks = std::make_unique<tandem::io::DelayingIoEnv>(
+        io_env, std::chrono::milliseconds(test_disk_delay_ms));
+    io_env = slow_disks.get();
+  }
+  tandem::daemon::Daemon daemon(loop, {common.node, config, common.run_dir},
+                                tandem::Env::Default(), io_env);
+  tandem::Status st = daemon.Start();
+  if (!st.ok()) {
+    std::cerr << "tandemd: " << st.message() << "\n";
+    tandem::Log(tandem::LogLevel::kError, "not started: " + st.message());
+    return tandem::kExitConfigInvalid;
+  }
+  {
+    std::ofstream pid(common.run_dir + "/tandemd.pid", std::ios::trunc);
+    pid << getpid() << "\n";
+  }
+  if (up_all) {
+    for (const auto& [name, r] : daemon.resources()) {
+      r->Up([n = name](tandem::Status s) {
+        if (!s.ok()) tandem::Log(tandem::LogLevel::kError, n + ": up: " + s.message());
+      });
+    }
+  }
+  boost::asio::signal_set signals(loop, SIGTERM, SIGINT, SIGHUP);
+  bool stopping = false;
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          tandem::Log(tandem::LogLevel::kInfo, "SIGHUP: re-reading the configuration");
+          (void)daemon.Reload();
+        } else if (!stopping) {
+          stopping = true;
+          tandem::Log(tandem::LogLevel::kInfo, "shutting down");
+          daemon.Shutdown([&loop] { loop.stop(); });
+        }
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+  loop.run();
+  std::remove((common.run_dir + "/tandemd.pid").c_str());
+  tandem::Log(tandem::LogLevel::kInfo, "stopped");
+  return 0;
+}
