@@ -44,6 +44,34 @@ TEST(Replication, FullSyncThenWritesLeaveIdenticalReplicas) {
   EXPECT_EQ(rd.value("ok", false), true);
 }
 
+TEST(Replication, ZeroesAndDiscardsReachBothReplicas) {
+  Cluster c;
+  c.BringUp();
+  if (HasFatalFailure()) return;
+  const uint64_t size = c.DataSize(0);
+  // 8 MiB of patterns, 32 KiB per control request (the socket's requests are small).
+  for (uint64_t mb = 0; mb < 8; ++mb) {
+    auto p = Pattern(mb + 1, 1 << 20);
+    for (uint64_t k = 0; k < 32; ++k) {
+      std::vector<uint8_t> part(p.begin() + static_cast<long>(k << 15),
+                                p.begin() + static_cast<long>((k + 1) << 15));
+      ASSERT_EQ(WriteBlock(c, 0, (mb << 20) + (k << 15), part).value("ok", false), true);
+    }
+  }
+  auto z = c.Call(0, "zeroes", {{"offset", 1 << 20}, {"length", 2 << 20}, {"may_unmap", false}});
+  ASSERT_EQ(z.value("ok", false), true) << z.dump();
+  auto d = c.Call(0, "zeroes", {{"offset", 5 << 20}, {"length", 1 << 20}, {"may_unmap", true},
+                                {"fua", true}});
+  ASSERT_EQ(d.value("ok", false), true) << d.dump();
+  ASSERT_EQ(c.Call(0, "flush").value("ok", false), true);
+  std::string a = c.DataOf(0, size);
+  EXPECT_EQ(a, c.DataOf(1, size));
+  EXPECT_EQ(a.substr(1 << 20, 2 << 20), std::string(2 << 20, '\0'));
+  EXPECT_EQ(a.substr(5 << 20, 1 << 20), std::string(1 << 20, '\0'));
+  auto keep = Pattern(4, 1 << 20);
+  EXPECT_EQ(a.substr(3 << 20, 1 << 20), std::string(keep.begin(), keep.end()));
+}
+
 TEST(Replication, VerbsPrintLikeDrbdadm) {
   Cluster c;
   c.BringUp();

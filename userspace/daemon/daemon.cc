@@ -297,6 +297,13 @@ void Daemon::HandleResource(Resource* r, const ctl::Request& req, ctl::ControlSe
     });
   }
   if (cmd == "flush") return r->Flush(done);
+  if (cmd == "zeroes") {
+    uint64_t offset = 0, length = 0;
+    if (!GetU64(a, "offset", &offset) || !GetU64(a, "length", &length)) {
+      return reply(ctl::ErrorReply("zeroes needs offset and length", 1));
+    }
+    return r->WriteZeroes(offset, length, GetBool(a, "may_unmap"), GetBool(a, "fua"), done);
+  }
   reply(ctl::ErrorReply("unknown command '" + cmd + "'", 1));
 }
 

@@ -116,7 +116,8 @@ bool KnownType(uint16_t t) {
     case PacketType::kStateRequest: case PacketType::kStateReply: case PacketType::kData:
     case PacketType::kRecvAck: case PacketType::kWriteAck: case PacketType::kNegAck:
     case PacketType::kFlush: case PacketType::kFlushAck: case PacketType::kDataRequest:
-    case PacketType::kDataReply: case PacketType::kPing: case PacketType::kPingAck:
+    case PacketType::kDataReply: case PacketType::kZeroes: case PacketType::kPing:
+    case PacketType::kPingAck:
     case PacketType::kDisconnect: case PacketType::kBitmap: case PacketType::kSyncStart:
     case PacketType::kRsRequest: case PacketType::kRsData: case PacketType::kRsNeg:
     case PacketType::kSyncDone: case PacketType::kPauseSync: case PacketType::kResumeSync:
@@ -165,6 +166,7 @@ const char* PacketTypeName(PacketType t) {
     case PacketType::kFlushAck: return "FLUSH_ACK";
     case PacketType::kDataRequest: return "DATA_REQUEST";
     case PacketType::kDataReply: return "DATA_REPLY";
+    case PacketType::kZeroes: return "ZEROES";
     case PacketType::kPing: return "PING";
     case PacketType::kPingAck: return "PING_ACK";
     case PacketType::kDisconnect: return "DISCONNECT";
@@ -301,6 +303,15 @@ std::vector<uint8_t> EncodeControl(PacketType type, const ControlPacket& p) {
       const auto& f = As<FlushAck>(p);
       w.U64(f.id);
       w.I32(f.err);
+      break;
+    }
+    case PacketType::kZeroes: {
+      const auto& z = As<Zeroes>(p);
+      w.U64(z.id);
+      w.U64(z.offset);
+      w.U32(z.length);
+      w.U32(z.epoch);
+      w.U8(z.flags);
       break;
     }
     case PacketType::kDataRequest: {
@@ -487,6 +498,18 @@ Result<ControlPacket> DecodeControl(PacketType type, std::span<const uint8_t> pa
       f.id = r.U64();
       f.err = r.I32();
       out = f;
+      break;
+    }
+    case PacketType::kZeroes: {
+      Zeroes z;
+      z.id = r.U64();
+      z.offset = r.U64();
+      z.length = r.U32();
+      z.epoch = r.U32();
+      z.flags = r.U8();
+      if (r.ok() && (z.length == 0 || z.length > kMaxZeroesLength)) r.Fail("length");
+      if (r.ok() && (z.flags & ~(kZeroesMayUnmap | kZeroesFua))) r.Fail("unknown flags");
+      out = z;
       break;
     }
     case PacketType::kDataRequest: {

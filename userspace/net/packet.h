@@ -80,6 +80,12 @@ struct FlushAck {
   uint64_t id = 0;
   int32_t err = 0;
 };
+struct Zeroes {  // ZEROES: write zeroes (or discard) on the peer
+  uint64_t id = 0, offset = 0;
+  uint32_t length = 0;
+  uint32_t epoch = 0;
+  uint8_t flags = 0;
+};
 struct DataRequest {
   uint64_t id = 0, offset = 0;
   uint32_t length = 0;
@@ -145,7 +151,7 @@ struct RsDataPrefix {  // RS_DATA
 using ControlPacket =
     std::variant<Hello, AuthChallenge, AuthResponse, AuthResult, Established, Params, Sizes,
                  Uuids, StatePacket, StateRequest, StateReply, Ack, NegAck, FlushPacket,
-                 FlushAck, DataRequest, Ping, Disconnect, BitmapChunk, SyncStart, RsRequest,
+                 FlushAck, Zeroes, DataRequest, Ping, Disconnect, BitmapChunk, SyncStart, RsRequest,
                  RsNeg, SyncDone, PauseSync, ResumeSync, VerifyRequest, VerifyReply, ErrorPacket>;
 
 const char* PacketTypeName(PacketType t);

@@ -38,6 +38,7 @@ enum class PacketType : uint16_t {
   kFlushAck = 25,
   kDataRequest = 26,
   kDataReply = 27,
+  kZeroes = 28,
   kPing = 30,
   kPingAck = 31,
   kDisconnect = 32,
@@ -66,6 +67,8 @@ inline constexpr uint32_t kDataReplyPrefix = 16;  // id, errno, length
 inline constexpr uint32_t kRsDataPrefix = 21;     // id, offset, length, flags
 
 enum DataFlags : uint32_t { kDataFua = 1u << 0 };
+enum ZeroesFlags : uint8_t { kZeroesMayUnmap = 1u << 0, kZeroesFua = 1u << 1 };
+inline constexpr uint64_t kMaxZeroesLength = 1ull << 30;  // one ZEROES packet
 enum RsDataFlags : uint8_t { kRsInSync = 1u << 0 };
 enum UuidFlags : uint32_t { kUuidCrashedPrimary = 1u << 0, kUuidDiscardMyData = 1u << 1 };
 

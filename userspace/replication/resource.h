@@ -129,6 +129,9 @@ class Resource : public net::PacketSink {
   void Write(uint64_t offset, io::AlignedBuffer data, uint32_t flags, io::IoCallback done);
   void Read(uint64_t offset, void* buf, size_t len, io::IoCallback done);
   void Flush(io::IoCallback done);
+  // Zeroes (may_unmap: the range may be deallocated, as a discard) on both
+  // replicas. Up to net::kMaxZeroesLength bytes per call.
+  void WriteZeroes(uint64_t offset, uint64_t len, bool may_unmap, bool fua, io::IoCallback done);
   uint64_t size() const;  // usable bytes
   uint32_t logical_block_size() const;
   // NBD clients (or other openers) holding the device: demotion is refused meanwhile.
@@ -170,6 +173,8 @@ class Resource : public net::PacketSink {
     bool peer_ok = false;        // WRITE_ACK
     bool app_completed = false;
     std::chrono::steady_clock::time_point peer_sent_at;
+    bool zeroes = false;  // write zeroes instead of data
+    bool may_unmap = false;
   };
 
   struct PeerWrite {
@@ -177,6 +182,8 @@ class Resource : public net::PacketSink {
     net::DataPrefix prefix;
     io::AlignedBuffer data;
     std::chrono::steady_clock::time_point received;
+    bool zeroes = false;
+    bool may_unmap = false;
   };
   struct Waiter {
     enum Kind { kConnect, kSync } kind;
@@ -226,6 +233,8 @@ class Resource : public net::PacketSink {
   void DrainPeerQueue();
   void CheckPeerFlushes();
   void ServeDataRequest(const net::DataRequest& r);
+  void OnZeroes(const net::Zeroes& z);
+  void ValidateAndStartWrite(std::unique_ptr<WriteReq> req);
 
   // resync (resource_sync.cc)
   bool IsResyncId(uint64_t id) const;

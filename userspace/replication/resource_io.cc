@@ -85,25 +85,46 @@ void Resource::SetInSync(uint64_t offset, uint64_t len) {
 
 void Resource::Write(uint64_t offset, io::AlignedBuffer data, uint32_t flags,
                      io::IoCallback done) {
+  auto req = std::make_unique<WriteReq>();
+  req->offset = offset;
+  req->len = static_cast<uint32_t>(std::min<uint64_t>(data.size(), UINT32_MAX));
+  if (data.size() > net::kMaxDataLength) req->len = 0;  // refused below
+  req->flags = flags;
+  req->data = std::move(data);
+  req->done = std::move(done);
+  ValidateAndStartWrite(std::move(req));
+}
+
+void Resource::WriteZeroes(uint64_t offset, uint64_t len, bool may_unmap, bool fua,
+                           io::IoCallback done) {
+  auto req = std::make_unique<WriteReq>();
+  req->offset = offset;
+  req->len = len > net::kMaxZeroesLength ? 0 : static_cast<uint32_t>(len);
+  req->flags = fua ? uint32_t{net::kDataFua} : 0u;
+  req->zeroes = true;
+  req->may_unmap = may_unmap;
+  req->done = std::move(done);
+  ValidateAndStartWrite(std::move(req));
+}
+
+void Resource::ValidateAndStartWrite(std::unique_ptr<WriteReq> req) {
   const StateSnapshot& s = sm_.state();
   tandem::Status refuse;
-  const uint64_t len = data.size();
+  const uint64_t offset = req->offset;
+  const uint64_t len = req->len;
+  const uint64_t max_len = req->zeroes ? net::kMaxZeroesLength : net::kMaxDataLength;
   if (s.role != Role::kPrimary) {
     refuse = tandem::Status::PermissionDenied(cfg_.name + " is not Primary");
-  } else if (len == 0 || len > net::kMaxDataLength || offset > size() || len > size() - offset) {
+  } else if (len == 0 || len > max_len || offset > size() || len > size() - offset) {
     refuse = tandem::Status::InvalidArgument("write " + std::to_string(offset) + "+" +
                                              std::to_string(len) + " outside the device");
   } else if (!md_ && !Replicating()) {
     refuse = tandem::Status::IoError(cfg_.name + ": no disk and no peer to write to");
   }
-  if (!refuse.ok()) return asio::post(loop_, [done, refuse] { done(refuse); });
-  auto req = std::make_unique<WriteReq>();
+  if (!refuse.ok()) {
+    return asio::post(loop_, [done = std::move(req->done), refuse] { done(refuse); });
+  }
   req->id = next_id_++;
-  req->offset = offset;
-  req->len = static_cast<uint32_t>(len);
-  req->flags = flags;
-  req->data = std::move(data);
-  req->done = std::move(done);
   ++counters_.ap;
   StartWrite(std::move(req));
 }
@@ -162,9 +183,7 @@ void Resource::IssueWrite(WriteReq* r) {
   auto alive = alive_;
   if (md_ && sm_.state().disk != DiskState::kDiskless) {
     ++counters_.lo;
-    devs_.disk->Write(r->offset, r->data.data(), r->len,
-                      (r->flags & net::kDataFua) ? io::kWriteFua : io::kWriteNone,
-                      [this, alive, id](tandem::Status st) {
+    auto on_local = [this, alive, id](tandem::Status st) {
                         if (!*alive) return;
                         --counters_.lo;
                         auto it = writes_.find(id);
@@ -182,7 +201,20 @@ void Resource::IssueWrite(WriteReq* r) {
                           MarkOutOfSync(w->offset, w->len);
                         }
                         CheckWriteDone(w);
-                      });
+    };
+    if (!r->zeroes) {
+      devs_.disk->Write(r->offset, r->data.data(), r->len,
+                        (r->flags & net::kDataFua) ? io::kWriteFua : io::kWriteNone, on_local);
+    } else if (r->flags & net::kDataFua) {
+      devs_.disk->WriteZeroes(r->offset, r->len, r->may_unmap,
+                              [this, alive, on_local](tandem::Status st) {
+                                if (!*alive) return;
+                                if (!st.ok()) return on_local(st);
+                                devs_.disk->Flush(on_local);
+                              });
+    } else {
+      devs_.disk->WriteZeroes(r->offset, r->len, r->may_unmap, on_local);
+    }
   } else {
     r->local_done = true;  // diskless: the peer's copy is the only one
   }
@@ -190,21 +222,29 @@ void Resource::IssueWrite(WriteReq* r) {
     r->to_peer = true;
     r->peer_sent_at = std::chrono::steady_clock::now();
     ++counters_.pe;
-    net::DataPrefix p;
-    p.id = r->id;
-    p.offset = r->offset;
-    p.length = r->len;
-    p.epoch = r->epoch;
-    p.flags = r->flags & net::kDataFua;
-    if (integrity_) p.digest = integrity_->Compute({r->data.data(), r->len});
-    conn_->SendBulk(net::EncodeDataPrefix(p), r->data.data(), r->len, [this, alive, id]() {
+    auto on_sent = [this, alive, id]() {
       if (!*alive) return;
       auto it = writes_.find(id);
       if (it == writes_.end()) return;
       it->second->sent = true;
-      counters_.ns += it->second->len / 1024;
+      if (!it->second->zeroes) counters_.ns += it->second->len / 1024;
       CheckWriteDone(it->second.get());
-    });
+    };
+    if (r->zeroes) {
+      uint8_t zflags = (r->may_unmap ? net::kZeroesMayUnmap : 0) |
+                       ((r->flags & net::kDataFua) ? net::kZeroesFua : 0);
+      conn_->SendControl(net::PacketType::kZeroes,
+                         net::Zeroes{r->id, r->offset, r->len, r->epoch, zflags}, on_sent);
+    } else {
+      net::DataPrefix p;
+      p.id = r->id;
+      p.offset = r->offset;
+      p.length = r->len;
+      p.epoch = r->epoch;
+      p.flags = r->flags & net::kDataFua;
+      if (integrity_) p.digest = integrity_->Compute({r->data.data(), r->len});
+      conn_->SendBulk(net::EncodeDataPrefix(p), r->data.data(), r->len, on_sent);
+    }
     if (sync_.active && sync_as_target_) NoteApplicationWrite(r->offset, r->len);
   } else {
     r->peer_finished = true;
@@ -514,6 +554,8 @@ void Resource::OnControl(net::PacketType type, net::ControlPacket packet) {
       const auto& r = std::get<net::DataRequest>(packet);
       return ServeDataRequest(r);
     }
+    case T::kZeroes:
+      return OnZeroes(std::get<net::Zeroes>(packet));
     case T::kPing:
       conn_->SendControl(T::kPingAck, net::Ping{std::get<net::Ping>(packet).nonce});
       return;
@@ -611,6 +653,34 @@ bool Resource::BlockedByResyncWrite(const PeerWrite& w) const {
   return false;
 }
 
+void Resource::OnZeroes(const net::Zeroes& z) {
+  const uint64_t limit = md_ ? md_->layout().data_size : 0;
+  if (z.offset > limit || z.length > limit - z.offset) {
+    return StopLink(false, ConnState::kProtocolError, "ZEROES outside the device");
+  }
+  ++counters_.ua;
+  if (sync_.active && sync_as_target_) NoteApplicationWrite(z.offset, z.length);
+  PeerWrite w;
+  w.seq = ++peer_seq_;
+  w.prefix.id = z.id;
+  w.prefix.offset = z.offset;
+  w.prefix.length = z.length;
+  w.prefix.epoch = z.epoch;
+  w.prefix.flags = (z.flags & net::kZeroesFua) ? uint32_t{net::kDataFua} : 0u;
+  w.zeroes = true;
+  w.may_unmap = (z.flags & net::kZeroesMayUnmap) != 0;
+  w.received = std::chrono::steady_clock::now();
+  peer_inflight_.insert(w.seq);
+  const bool busy = !peer_queue_.empty() ||
+                    (w.prefix.epoch != peer_epoch_ && peer_inflight_.size() > 1);
+  if (busy) {
+    peer_queue_.push_back(std::move(w));
+    return;
+  }
+  peer_epoch_ = w.prefix.epoch;
+  ApplyPeerWrite(std::move(w));
+}
+
 void Resource::ApplyPeerWrite(PeerWrite w) {
   // A resync write to the same blocks is on its way to the disk: this newer
   // write must land after it.
@@ -629,9 +699,7 @@ void Resource::ApplyPeerWrite(PeerWrite w) {
     return;
   }
   ++counters_.lo;
-  devs_.disk->Write(shared->prefix.offset, shared->data.data(), shared->prefix.length,
-                    (shared->prefix.flags & net::kDataFua) ? io::kWriteFua : io::kWriteNone,
-                    [this, alive, shared](tandem::Status st) {
+  auto on_done = [this, alive, shared](tandem::Status st) {
                       if (!*alive) return;
                       --counters_.lo;
                       if (!conn_) return;  // the link went away; the Primary marks it
@@ -650,7 +718,22 @@ void Resource::ApplyPeerWrite(PeerWrite w) {
                                            net::NegAck{shared->prefix.id, EIO});
                       }
                       PeerWriteDone(shared->seq);
-                    });
+  };
+  if (!shared->zeroes) {
+    devs_.disk->Write(shared->prefix.offset, shared->data.data(), shared->prefix.length,
+                      (shared->prefix.flags & net::kDataFua) ? io::kWriteFua : io::kWriteNone,
+                      on_done);
+  } else if (shared->prefix.flags & net::kDataFua) {
+    devs_.disk->WriteZeroes(shared->prefix.offset, shared->prefix.length, shared->may_unmap,
+                            [this, alive, on_done](tandem::Status st) {
+                              if (!*alive) return;
+                              if (!st.ok()) return on_done(st);
+                              devs_.disk->Flush(on_done);
+                            });
+  } else {
+    devs_.disk->WriteZeroes(shared->prefix.offset, shared->prefix.length, shared->may_unmap,
+                            on_done);
+  }
 }
 
 void Resource::PeerWriteDone(uint64_t seq) {
