@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "ctl/client.h"
+#include "tcp_proxy.h"
 #include "testing/test_util.h"
 
 namespace tandem::testing {
@@ -59,6 +60,7 @@ struct ClusterOptions {
   uint64_t disk_size[2] = {64ull << 20, 64ull << 20};
   int disk_delay_ms[2] = {0, 0};
   std::string resync_rate = "1G";
+  bool proxied = false;  // each node reaches the other through a TcpProxy
   std::string extra_net;   // more statements for the net section
   std::string extra_disk;  // more statements for the disk section
 };
@@ -71,30 +73,53 @@ class Cluster {
   explicit Cluster(ClusterOptions o = {}) : o_(std::move(o)) {
     for (int n = 0; n < 2; ++n) {
       port_[n] = FreePort(kIps[n]);
+      proxy_port_[n] = o_.proxied ? FreePort(kIps[n]) : port_[n];
       Truncate(disk(n), o_.disk_size[n]);
       std::string run = dir_.path() + "/run-" + kNames[n];
       ::mkdir(run.c_str(), 0755);
     }
     WriteConfig();
+    if (o_.proxied) {
+      for (int n = 0; n < 2; ++n) {
+        proxy_[n] = std::make_unique<TcpProxy>(kIps[n], proxy_port_[n], kIps[n], port_[n]);
+      }
+    }
   }
+
+  // The proxy in front of node n (connections initiated by the other node).
+  TcpProxy& proxy(int n) { return *proxy_[n]; }
+  // Cut or restore the link between the nodes (both proxies).
+  void CutLink(bool cut) {
+    for (auto& p : proxy_) p->SetCut(cut);
+  }
+  // Corrupt the next large chunk travelling from node `from` to the other.
+  void CorruptFrom(int from) {
+    proxy_[1 - from]->CorruptNext(true);
+    proxy_[from]->CorruptNext(false);
+  }
+  int corruptions() const { return proxy_[0]->corruptions() + proxy_[1]->corruptions(); }
 
   ~Cluster() {
     for (int n = 0; n < 2; ++n) Kill(n);
   }
 
   void WriteConfig() {
+    auto body = [&](int self) {
     std::string c = "resource r0 {\n  net {\n    protocol " + std::string(1, o_.protocol) +
                     ";\n    cram-hmac-alg sha256;\n    shared-secret \"SECRET\";\n" +
                     "    connect-int 1;\n    ping-int 1;\n    ping-timeout 5;\n" + o_.extra_net +
                     "  }\n  disk {\n    resync-rate " + o_.resync_rate + ";\n" + o_.extra_disk + "  }\n";
     for (int n = 0; n < 2; ++n) {
+      int port = n == self ? port_[n] : proxy_port_[n];
       c += "  on " + std::string(kNames[n]) + " {\n    device /dev/drbd0 minor 0;\n    disk " +
-           disk(n) + ";\n    address " + kIps[n] + ":" + std::to_string(port_[n]) +
+           disk(n) + ";\n    address " + kIps[n] + ":" + std::to_string(port) +
            ";\n    meta-disk internal;\n  }\n";
     }
     c += "}\n";
+    return c;
+    };
     for (int n = 0; n < 2; ++n) {
-      std::string mine = c;
+      std::string mine = body(n);
       mine.replace(mine.find("SECRET"), 6, o_.secret[n]);
       dir_.Write(std::string("node-") + kNames[n] + ".conf", mine);
     }
@@ -216,6 +241,8 @@ class Cluster {
   ClusterOptions o_;
   ScratchDir dir_;
   int port_[2] = {0, 0};
+  int proxy_port_[2] = {0, 0};
+  std::unique_ptr<TcpProxy> proxy_[2];
   pid_t pid_[2] = {-1, -1};
 };
 

@@ -251,6 +251,30 @@ TEST(Replication, ProtocolCLosesNoAcknowledgedWriteWhenThePrimaryIsKilled) {
   }
 }
 
+TEST(Replication, DataIntegrityMismatchDropsTheLinkAndTheBlockIsResynced) {
+  ClusterOptions o;
+  o.proxied = true;
+  o.extra_net = "    data-integrity-alg crc32c;\n";
+  Cluster c(o);
+  c.BringUp();
+  if (HasFatalFailure()) return;
+  const uint64_t size = c.DataSize(0);
+  c.CorruptFrom(0);
+  for (int i = 0; i < 20 && c.corruptions() == 0; ++i) {
+    ASSERT_EQ(WriteBlock(c, 0, (100 + i) * 4096, Pattern(i, 4096)).value("ok", false), true);
+  }
+  ASSERT_GE(c.corruptions(), 1);
+  c.proxy(0).CorruptNext(false, SIZE_MAX);  // disarm whichever did not fire
+  c.proxy(1).CorruptNext(true, SIZE_MAX);
+  ASSERT_TRUE(WaitFor([&] { return c.Log(1).find("Digest integrity check FAILED at") !=
+                                   std::string::npos; }, 20s))
+      << c.Log(1);
+  // The link comes back, the damaged block is resynced, nothing bad reached the disk.
+  ASSERT_TRUE(c.WaitForState(0, "Connected", "UpToDate/UpToDate", 30s)) << c.Log(0);
+  ASSERT_TRUE(WaitFor([&] { return c.StatusJson(0).value("out_of_sync_kib", 1) == 0; }, 30s));
+  EXPECT_EQ(c.DataOf(0, size), c.DataOf(1, size));
+}
+
 TEST(Replication, WrongSharedSecretIsRefusedAndNothingFlows) {
   ClusterOptions o;
   o.secret[1] = "not-the-same";
