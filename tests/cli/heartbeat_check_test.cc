@@ -137,14 +137,17 @@ TEST(HeartbeatCheck, MissingDirectoryNamesTheFiles) {
   EXPECT_THAT(r.err, HasSubstr("/nonexistent/ha.d/authkeys: error: cannot stat"));
 }
 
-TEST(HeartbeatCheck, OnlyCheckIsAvailableSoFar) {
-  auto r = RunCommand({kHeartbeat, "--node", "alpha"});
-  EXPECT_NE(r.exit_code, 0);
+TEST(HeartbeatCheck, WithoutCheckTheDaemonRefusesAnInvalidConfiguration) {
+  auto r = RunCommand({kHeartbeat, "--foreground", "--config-dir", "/nonexistent/ha.d", "--node",
+                       "alpha", "--run-dir", "/nonexistent/run"});
+  EXPECT_EQ(r.exit_code, kExitConfigInvalid);
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err,
-            "tandem-heartbeat: only --check is available yet (the daemon is not implemented in "
-            "this version)\n");
-  EXPECT_NE(RunCommand({kHeartbeat, "--json"}).exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("/nonexistent/ha.d/ha.cf: error: cannot open"));
+  auto json = RunCommand({kHeartbeat, "--json"});
+  EXPECT_EQ(json.exit_code, kExitUsage);
+  EXPECT_THAT(json.err, HasSubstr("--json goes with --check or status"));
+  auto both = RunCommand({kHeartbeat, "--check", "status"});
+  EXPECT_EQ(both.exit_code, kExitUsage);
 }
 
 TEST(HeartbeatCheck, HelpVersionAndBadOptions) {
