@@ -138,7 +138,8 @@ TEST(DrbdOptions, DocumentedDefaultsMatchDrbd84) {
   EXPECT_EQ(o.Int("sndbuf-size"), 0);
   EXPECT_EQ(o.Int("resync-rate"), 250 * 1024);
   EXPECT_EQ(o.Int("al-extents"), 1237);
-  EXPECT_EQ(o.Int("c-plan-ahead"), 20);
+  // 0 (DRBD 8.4.0's default) so that `rate` in existing configurations caps the resync.
+  EXPECT_EQ(o.Int("c-plan-ahead"), 0);
   EXPECT_EQ(o.Int("c-fill-target"), 100 * 512);
   EXPECT_EQ(o.Int("c-max-rate"), 102400 * 1024);
   EXPECT_EQ(o.Int("c-min-rate"), 250 * 1024);

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 
 #include <chrono>
+#include <gtest/gtest.h>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -63,6 +64,9 @@ struct ClusterOptions {
   bool proxied = false;  // each node reaches the other through a TcpProxy
   std::string extra_net;   // more statements for the net section
   std::string extra_disk;  // more statements for the disk section
+  std::string handlers;    // statements for a handlers section
+  std::string startup;     // statements for a startup section
+  bool test_hooks = false; // tandemd --test-hooks (test-io-error)
 };
 
 class Cluster {
@@ -108,7 +112,9 @@ class Cluster {
     std::string c = "resource r0 {\n  net {\n    protocol " + std::string(1, o_.protocol) +
                     ";\n    cram-hmac-alg sha256;\n    shared-secret \"SECRET\";\n" +
                     "    connect-int 1;\n    ping-int 1;\n    ping-timeout 5;\n" + o_.extra_net +
-                    "  }\n  disk {\n    resync-rate " + o_.resync_rate + ";\n" + o_.extra_disk + "  }\n";
+                    "  }\n  disk {\n    resync-rate " + o_.resync_rate + ";\n" + o_.extra_disk + "  }\n" +
+                    (o_.handlers.empty() ? "" : "  handlers {\n" + o_.handlers + "  }\n") +
+                    (o_.startup.empty() ? "" : "  startup {\n" + o_.startup + "  }\n");
     for (int n = 0; n < 2; ++n) {
       int port = n == self ? port_[n] : proxy_port_[n];
       c += "  on " + std::string(kNames[n]) + " {\n    device /dev/drbd0 minor 0;\n    disk " +
@@ -118,8 +124,20 @@ class Cluster {
     c += "}\n";
     return c;
     };
+    // Placeholders in handler commands: this cluster's own paths.
+    auto expand = [&](std::string t) {
+      const std::pair<std::string, std::string> subs[] = {
+          {"@DIR@", dir_.path()}, {"@RUN0@", run_dir(0)}, {"@RUN1@", run_dir(1)},
+          {"@CONF0@", conf(0)},   {"@CONF1@", conf(1)},   {"@TANDEMADM@", kTandemadm}};
+      for (const auto& [from, to] : subs) {
+        for (size_t at = t.find(from); at != std::string::npos; at = t.find(from, at + to.size())) {
+          t.replace(at, from.size(), to);
+        }
+      }
+      return t;
+    };
     for (int n = 0; n < 2; ++n) {
-      std::string mine = body(n);
+      std::string mine = expand(body(n));
       mine.replace(mine.find("SECRET"), 6, o_.secret[n]);
       dir_.Write(std::string("node-") + kNames[n] + ".conf", mine);
     }
@@ -144,8 +162,10 @@ class Cluster {
 
   // Starts tandemd for node n (foreground, logging to its log file).
   void Start(int n) {
+    ::unlink((run_dir(n) + "/tandemd.sock").c_str());  // a stale one from a killed daemon
     std::vector<std::string> argv = {kTandemd, "-f", "-c", conf(n), "--node", kNames[n],
                                      "--run-dir", run_dir(n), "--log-file", log(n)};
+    if (o_.test_hooks) argv.push_back("--test-hooks");
     if (o_.disk_delay_ms[n] > 0) {
       argv.push_back("--test-disk-delay-ms");
       argv.push_back(std::to_string(o_.disk_delay_ms[n]));
@@ -212,6 +232,13 @@ class Cluster {
         timeout);
   }
 
+  // Restart a node's daemon and bring its resource up again.
+  void Restart(int n) {
+    Start(n);
+    auto r = Adm(n, {"up", "r0"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+
   // One control-socket call (data hooks: write/read/flush).
   nlohmann::json Call(int n, const std::string& cmd, nlohmann::json args = nlohmann::json::object()) {
     ctl::ControlClient c;
@@ -267,6 +294,20 @@ inline std::string B64(const std::vector<uint8_t>& d) {
     out += '=';
   }
   return out;
+}
+
+// Byte equality with a short explanation instead of megabytes of diff.
+inline ::testing::AssertionResult SameBytes(const std::string& a, const std::string& b) {
+  if (a == b) return ::testing::AssertionSuccess();
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  size_t diff_blocks = 0;
+  for (size_t k = 0; k < std::min(a.size(), b.size()); k += 4096) {
+    if (a.compare(k, 4096, b, k, 4096) != 0) ++diff_blocks;
+  }
+  return ::testing::AssertionFailure() << "sizes " << a.size() << "/" << b.size()
+                                       << ", first difference at byte " << i << ", "
+                                       << diff_blocks << " 4 KiB blocks differ";
 }
 
 inline std::vector<uint8_t> Pattern(uint64_t seed, size_t len) {

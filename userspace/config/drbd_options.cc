@@ -73,7 +73,7 @@ const OptionSpec kOptions[] = {
   {"group", S::kDisk, T::kInteger, "0", 0, 1000, 1, "", "syncer:group", "0.7 resync group", true},
   {"al-extents", S::kDisk, T::kInteger, "1237", 7, 65534, 1, "", "syncer:al-extents", "activity-log capacity, 4 MiB extents"},
   {"al-updates", S::kDisk, T::kBool, "yes", 0, 0, 1, "", "", "keep the activity log on disk"},
-  {"c-plan-ahead", S::kDisk, T::kInteger, "20", 0, 300, 1, "", "syncer:c-plan-ahead", "resync controller horizon, tenths of a second (0: fixed rate)"},
+  {"c-plan-ahead", S::kDisk, T::kInteger, "0", 0, 300, 1, "", "syncer:c-plan-ahead", "resync controller horizon, tenths of a second (0: fixed rate, resync-rate caps the resync)"},
   {"c-delay-target", S::kDisk, T::kInteger, "10", 1, 100, 1, "", "syncer:c-delay-target", "resync controller delay target, tenths of a second"},
   {"c-fill-target", S::kDisk, T::kSize, "100", 0, 512 * M, 512, "", "syncer:c-fill-target", "resync controller in-flight target, sectors by default"},
   {"c-max-rate", S::kDisk, T::kSize, "102400", 250 * K, 4 * G, K, "", "syncer:c-max-rate", "resync controller ceiling, bytes per second (bare: KiB/s)"},

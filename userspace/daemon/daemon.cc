@@ -254,6 +254,9 @@ void Daemon::HandleResource(Resource* r, const ctl::Request& req, ctl::ControlSe
   if (cmd == "primary") return r->Primary(GetBool(a, "force"), done);
   if (cmd == "secondary") return r->Secondary(GetBool(a, "force"), done);
   if (cmd == "outdate") return r->Outdate(done);
+  if (cmd == "pause-sync") return r->PauseSync(done);
+  if (cmd == "verify") return r->Verify(done);
+  if (cmd == "resume-sync") return r->ResumeSync(done);
   if (cmd == "invalidate") return r->Invalidate(done);
   if (cmd == "invalidate-remote") return r->InvalidateRemote(done);
   if (cmd == "new-current-uuid") return r->NewCurrentUuid(GetBool(a, "clear_bitmap"), done);
@@ -297,6 +300,16 @@ void Daemon::HandleResource(Resource* r, const ctl::Request& req, ctl::ControlSe
     });
   }
   if (cmd == "flush") return r->Flush(done);
+  if (cmd == "test-io-error" && options_.fault_plans) {
+    auto mode = a.value("mode", std::string());
+    auto plan = options_.fault_plans->PlanFor(r->config().local().disk());
+    if (mode != "reads" && mode != "writes" && mode != "all" && mode != "off") {
+      return reply(ctl::ErrorReply("test-io-error mode: reads, writes, all or off", 1));
+    }
+    plan->fail_reads = mode == "reads" || mode == "all";
+    plan->fail_writes = mode == "writes" || mode == "all";
+    return reply(ctl::OkReply());
+  }
   if (cmd == "zeroes") {
     uint64_t offset = 0, length = 0;
     if (!GetU64(a, "offset", &offset) || !GetU64(a, "length", &length)) {

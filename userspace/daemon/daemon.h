@@ -19,6 +19,7 @@
 #include "config/drbd_model.h"
 #include "ctl/server.h"
 #include "io/device_factory.h"
+#include "io/fault_plan_device.h"
 #include "replication/resource.h"
 
 namespace tandem::daemon {
@@ -27,6 +28,9 @@ struct DaemonOptions {
   std::string node;
   std::string config_path;
   std::string run_dir;
+  // --test-hooks: the control socket also accepts `test-io-error` (and the
+  // io_env given to the Daemon must then be this FaultPlanIoEnv).
+  io::FaultPlanIoEnv* fault_plans = nullptr;
 };
 
 class Daemon {

@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   app.add_flag("--up", up_all, "Bring every resource up at start (as 'tandemadm up all')");
   app.add_option("--log-file", log_file, "Append log lines to this file");
   int test_disk_delay_ms = 0;
+  bool test_hooks = false;
+  app.add_flag("--test-hooks", test_hooks,
+               "Testing only: accept test-io-error on the control socket")
+      ->group("");
   app.add_option("--test-disk-delay-ms", test_disk_delay_ms,
                  "Testing only: complete every backing-disk write this much later (a slow disk)")
       ->group("");
@@ -103,7 +107,12 @@ int main(int argc, char** argv) {
         io_env, std::chrono::milliseconds(test_disk_delay_ms));
     io_env = slow_disks.get();
   }
-  tandem::daemon::Daemon daemon(loop, {common.node, config, common.run_dir},
+  std::unique_ptr<tandem::io::FaultPlanIoEnv> fault_plans;
+  if (test_hooks) {
+    fault_plans = std::make_unique<tandem::io::FaultPlanIoEnv>(io_env);
+    io_env = fault_plans.get();
+  }
+  tandem::daemon::Daemon daemon(loop, {common.node, config, common.run_dir, fault_plans.get()},
                                 tandem::Env::Default(), io_env);
   tandem::Status st = daemon.Start();
   if (!st.ok()) {

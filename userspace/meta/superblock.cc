@@ -38,7 +38,8 @@ std::string DescribeFlags(uint32_t flags) {
 
 bool Superblock::SameState(const Superblock& o) const {
   return flags == o.flags && device_uuid == o.device_uuid && current_uuid == o.current_uuid &&
-         bitmap_uuid == o.bitmap_uuid && history_uuid == o.history_uuid && layout == o.layout;
+         bitmap_uuid == o.bitmap_uuid && history_uuid == o.history_uuid &&
+         primary_since_ms == o.primary_since_ms && layout == o.layout;
 }
 
 void EncodeSuperblock(const Superblock& sb, uint8_t* b) {
@@ -64,6 +65,7 @@ void EncodeSuperblock(const Superblock& sb, uint8_t* b) {
   PutLe64(b + 112, l.bm_pages);
   PutLe32(b + 120, static_cast<uint32_t>(l.placement));
   PutLe32(b + 124, l.index);
+  PutLe64(b + 128, sb.primary_since_ms);
   PutLe32(b + 4, BlockChecksum(b, 4));
 }
 
@@ -100,6 +102,7 @@ Result<Superblock> DecodeSuperblock(const uint8_t* b) {
   l.bm_pages = GetLe64(b + 112);
   uint32_t placement = GetLe32(b + 120);
   l.index = GetLe32(b + 124);
+  sb.primary_since_ms = GetLe64(b + 128);
   // Internal consistency: a correct checksum over nonsense is still nonsense.
   if (sb.seq == 0) return Status::Corruption("sequence number 0");
   if (granularity != kBitmapGranularity || extent_size != kExtentSize || al_offset != kAlOffset) {

@@ -33,6 +33,7 @@ struct Superblock {
   uint64_t current_uuid = 0;
   uint64_t bitmap_uuid = 0;
   std::array<uint64_t, 2> history_uuid{};
+  uint64_t primary_since_ms = 0;  // wall clock of the last promotion (split-brain policies)
   MetaLayout layout;  // sizes and offsets recorded at create-md
 
   bool Has(SuperblockFlag f) const { return (flags & f) != 0; }

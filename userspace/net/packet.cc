@@ -268,6 +268,7 @@ std::vector<uint8_t> EncodeControl(PacketType type, const ControlPacket& p) {
       w.U64(u.history2);
       w.U64(u.out_of_sync_bits);
       w.U32(u.flags);
+      w.U64(u.primary_since_ms);
       break;
     }
     case PacketType::kState: {
@@ -382,6 +383,10 @@ std::vector<uint8_t> EncodeControl(PacketType type, const ControlPacket& p) {
 }
 
 Result<ControlPacket> DecodeControl(PacketType type, std::span<const uint8_t> payload) {
+  if (!KnownType(static_cast<uint16_t>(type))) {
+    return Status::ProtocolError("unknown packet type " +
+                                 std::to_string(static_cast<uint16_t>(type)));
+  }
   Reader r(payload);
   ControlPacket out;
   auto digest = [&](std::vector<uint8_t>* d) {
@@ -454,6 +459,7 @@ Result<ControlPacket> DecodeControl(PacketType type, std::span<const uint8_t> pa
       u.history2 = r.U64();
       u.out_of_sync_bits = r.U64();
       u.flags = r.U32();
+      u.primary_since_ms = r.U64();
       out = u;
       break;
     }
@@ -537,7 +543,7 @@ Result<ControlPacket> DecodeControl(PacketType type, std::span<const uint8_t> pa
       SyncStart s;
       s.kind = r.U8();
       s.source_uuid = r.U64();
-      if (r.ok() && (s.kind < 1 || s.kind > 2)) r.Fail("sync kind " + std::to_string(s.kind));
+      if (r.ok() && (s.kind < 1 || s.kind > 3)) r.Fail("sync kind " + std::to_string(s.kind));
       out = s;
       break;
     }

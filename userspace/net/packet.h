@@ -53,6 +53,7 @@ struct Uuids {
   uint64_t current = 0, bitmap = 0, history1 = 0, history2 = 0;
   uint64_t out_of_sync_bits = 0;
   uint32_t flags = 0;
+  uint64_t primary_since_ms = 0;
 };
 struct StatePacket {
   uint8_t role = 0, disk = 0, user_flags = 0;
@@ -99,7 +100,7 @@ struct BitmapChunk {
   std::vector<uint64_t> words;
 };
 struct SyncStart {
-  uint8_t kind = 0;  // 1 bitmap-based, 2 full
+  uint8_t kind = 0;  // 1 bitmap-based, 2 full, 3 online verify
   uint64_t source_uuid = 0;
 };
 struct RsRequest {

@@ -43,6 +43,7 @@ Resource::Resource(asio::io_context& loop, config::ResourceConfig cfg, Env* env,
       env_(env),
       io_env_(io_env),
       tick_timer_(loop),
+      handlers_(loop),
       alive_(std::make_shared<bool>(true)) {
   StatePolicy p;
   p.allow_two_primaries = cfg_.options.Bool("allow-two-primaries");
@@ -136,16 +137,35 @@ void Resource::FinishAttach(std::unique_ptr<meta::MetaData> md, meta::MetaDevice
     }
     StateSnapshot before = sm_.state();
     sm_.Attached(DiskFromMeta());
+    if (disk_failed_) {
+      // This disk missed writes while detached: it is resynced completely.
+      disk_failed_ = false;
+      md_->bitmap().SetAll();
+      sm_.SetDisk(DiskState::kInconsistent);
+      md_->FlushBitmap([](tandem::Status) {});
+      md_->UpdateSuperblock([](meta::Superblock& sb) {
+        sb.Set(meta::kFlagConsistent, false);
+        sb.Set(meta::kFlagWasUpToDate, false);
+      }, [](tandem::Status) {});
+    }
     Log(LogLevel::kInfo, "attached to " + devs_.disk->info().path + " (" +
                              meta::DescribeBytes(md_->layout().data_size) + ", " +
                              std::string(devs_.disk->info().engine) + " engine, " +
                              (devs_.disk->info().direct ? "direct" : "buffered") + " I/O)");
     ArmTick();
     Changed(before);
+    PersistFlags([](tandem::Status) {});
     if (conn_) Renegotiate("disk attached");
     done(tandem::Status::Ok());
   };
-  if (clean) return finish(tandem::Status::Ok());
+  // While attached the log is open: a crash from here on must be noticed at the
+  // next attach, so "al-clean" goes away before any write can happen.
+  auto open_log = [this, finish](tandem::Status st) {
+    if (!st.ok()) return finish(st);
+    md_->UpdateSuperblock([](meta::Superblock& sb) { sb.Set(meta::kFlagAlClean, false); },
+                          finish);
+  };
+  if (clean) return open_log(tandem::Status::Ok());
   // The previous run did not shut down cleanly: whatever was hot may differ.
   size_t hot = md_->activity_log().HotExtents().size();
   const bool was_primary = md_->superblock().Has(meta::kFlagPrimaryInd);
@@ -153,12 +173,7 @@ void Resource::FinishAttach(std::unique_ptr<meta::MetaData> md, meta::MetaDevice
                               std::string(was_primary ? " (crashed while Primary)" : "") +
                               "; marking " + std::to_string(hot) +
                               " activity-log extents out of sync");
-  md_->ApplyActivityLog([this, finish](tandem::Status st) {
-    if (!st.ok()) return finish(st);
-    // Open the log again for this run: it stays "not clean" while attached.
-    md_->UpdateSuperblock([](meta::Superblock& sb) { sb.Set(meta::kFlagAlClean, false); },
-                          finish);
-  });
+  md_->ApplyActivityLog(open_log);
 }
 
 void Resource::Detach(Done done) { DoDetach(std::move(done)); }
@@ -190,6 +205,75 @@ void Resource::DoDetach(Done done) {
     Changed(before);
     if (conn_) conn_->SendControl(net::PacketType::kState, LocalStatePacket());
     done(st);
+  });
+}
+
+bool Resource::OnLocalIoError(const tandem::Status& why) {
+  const std::string policy = cfg_.options.Str("on-io-error");
+  if (policy == "pass_on") return false;
+  if (disk_failed_ || !md_) return true;
+  disk_failed_ = true;
+  Log(LogLevel::kError, "disk I/O error (" + why.message() + "); on-io-error " + policy +
+                            ": detaching the backing disk");
+  if (policy == "call-local-io-error") RunHandler("local-io-error");
+  StateSnapshot before = sm_.state();
+  sm_.SetDisk(DiskState::kFailed);
+  // Nothing more goes to the failed disk; what is in flight finishes first.
+  dying_md_ = std::move(md_);
+  dying_devs_ = std::move(devs_);
+  devs_ = meta::MetaDevices{};
+  sm_.Detached();
+  Changed(before);
+  if (conn_) conn_->SendControl(net::PacketType::kState, LocalStatePacket());
+  ReleaseDyingDisk();
+  return true;
+}
+
+void Resource::FencePeer() {
+  const bool stonith = cfg_.options.Str("fencing") == "resource-and-stonith";
+  if (stonith) io_suspended_ = true;
+  Log(LogLevel::kInfo, std::string("fencing the peer (fencing ") + cfg_.options.Str("fencing") + ")");
+  RunHandler("fence-peer", [this](int rc) {
+    switch (rc) {
+      case 3: Log(LogLevel::kInfo, "fence-peer: the peer is Inconsistent"); break;
+      case 4: Log(LogLevel::kInfo, "fence-peer: the peer was outdated"); break;
+      case 5: Log(LogLevel::kWarning, "fence-peer: the peer is unreachable, assumed outdated"); break;
+      case 6:
+        Log(LogLevel::kError, "fence-peer: the peer is Primary; this node's data may be older");
+        break;
+      case 7: Log(LogLevel::kInfo, "fence-peer: the peer was STONITHed"); break;
+      default:
+        Log(LogLevel::kError, "fence-peer failed (exit " + std::to_string(rc) +
+                                  "); the peer may still have current data");
+    }
+    if ((rc == 4 || rc == 7) && md_) {
+      md_->UpdateSuperblock([](meta::Superblock& sb) { sb.Set(meta::kFlagPeerOutdated, true); },
+                            [](tandem::Status) {});
+    }
+    ResumeSuspendedIo();
+  });
+}
+
+void Resource::ResumeSuspendedIo() {
+  io_suspended_ = false;
+  auto ops = std::move(suspended_io_);
+  suspended_io_.clear();
+  for (auto& op : ops) op();
+}
+
+void Resource::ReleaseDyingDisk() {
+  if (!dying_devs_.disk) return;
+  const bool busy = dying_devs_.disk->in_flight() > 0 ||
+                    (dying_devs_.external_md && dying_devs_.external_md->in_flight() > 0);
+  if (!busy) {
+    dying_md_.reset();
+    dying_devs_ = meta::MetaDevices{};
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(loop_, std::chrono::milliseconds(20));
+  auto alive = alive_;
+  timer->async_wait([this, alive, timer](const boost::system::error_code&) {
+    if (*alive) ReleaseDyingDisk();
   });
 }
 
@@ -270,8 +354,9 @@ void Resource::StopLink(bool stand_alone, ConnState why, const std::string& reas
   integrity_.reset();
   peer_queue_.clear();
   peer_flushes_.clear();
-  const bool was_syncing = sync_.active;
+  const bool was_syncing = sync_.active && !verifying_;
   sync_.active = false;
+  verifying_ = false;
   rs_inflight_.clear();
   for (auto& [id, cb] : state_requests_) {
     asio::post(loop_, [cb = cb] { cb(refusal::kRefusedByPeer.code); });
@@ -294,6 +379,7 @@ void Resource::StopLink(bool stand_alone, ConnState why, const std::string& reas
   if (was_connected && !renegotiating_ && md_ && sm_.state().role == Role::kPrimary &&
       sm_.state().disk == DiskState::kUpToDate) {
     NewGeneration([](tandem::Status) {});
+    if (cfg_.options.Str("fencing") != "dont-care") FencePeer();
   }
   renegotiating_ = false;
   Changed(before);
@@ -434,8 +520,7 @@ void Resource::MaybeFinishHandshake() {
       return;
     }
     case SyncDecision::kSplitBrain:
-      Log(LogLevel::kError, "Split-Brain detected, dropping connection!");
-      return StopLink(true, ConnState::kDisconnecting, "split brain");
+      return ResolveSplitBrainAndContinue(peer_role, peer_disk);
     case SyncDecision::kUnrelated:
       Log(LogLevel::kError, "Unrelated data, aborting!");
       return StopLink(true, ConnState::kDisconnecting, "unrelated data");
@@ -450,9 +535,90 @@ void Resource::MaybeFinishHandshake() {
   }
 }
 
+void Resource::ResolveSplitBrainAndContinue(Role peer_role, DiskState peer_disk) {
+  RunHandler("initial-split-brain");
+  SplitBrainInput in;
+  in.local_primary = sm_.state().role == Role::kPrimary;
+  in.peer_primary = peer_role == Role::kPrimary;
+  in.local_primary_since = md_->superblock().primary_since_ms;
+  in.peer_primary_since = peer_uuids_.primary_since_ms;
+  in.local_changes = md_->bitmap().CountSet();
+  in.peer_changes = peer_uuids_.out_of_sync_bits;
+  in.local_node = cfg_.local().name;
+  in.peer_node = cfg_.peer().name;
+  in.local_discard = discard_my_data_;
+  in.peer_discard = (peer_uuids_.flags & net::kUuidDiscardMyData) != 0;
+  in.after_sb_0pri = cfg_.options.Str("after-sb-0pri");
+  in.after_sb_1pri = cfg_.options.Str("after-sb-1pri");
+  in.after_sb_2pri = cfg_.options.Str("after-sb-2pri");
+  SbResolution r = ResolveSplitBrain(in);
+  const int primaries = (in.local_primary ? 1 : 0) + (in.peer_primary ? 1 : 0);
+  if (r.outcome == SbOutcome::kDisconnect) {
+    Log(LogLevel::kError, "Split-Brain detected but unresolved, dropping connection! (" +
+                              r.reason + ")");
+    if (r.call_pri_lost_here) RunHandler("pri-lost-after-sb");
+    RunHandler("split-brain");
+    return StopLink(true, ConnState::kDisconnecting, "split brain");
+  }
+  const bool victim = r.outcome == SbOutcome::kLocalIsVictim;
+  Log(LogLevel::kWarning, "Split-Brain detected, " + std::to_string(primaries) +
+                              " primaries, automatically solved (" + r.reason + "). Sync from " +
+                              (victim ? "peer node" : "this node"));
+  discard_my_data_ = false;
+  StateSnapshot before = sm_.state();
+  sm_.Established(victim ? ConnState::kWFBitMapT : ConnState::kWFBitMapS, peer_role, peer_disk);
+  Changed(before);
+  // The victim is rolled back with the union of both sides' changes.
+  StartResync(victim ? SyncDecision::kTargetBitmap : SyncDecision::kSourceBitmap);
+}
+
+void Resource::RunHandler(const std::string& name, std::function<void(int)> done) {
+  auto cmd = cfg_.options.OptStr(name);
+  if (!cmd || cmd->empty()) {
+    if (done) asio::post(loop_, [done] { done(-1); });
+    return;
+  }
+  std::map<std::string, std::string> env = {
+      {"DRBD_RESOURCE", cfg_.name},
+      {"DRBD_MINOR", std::to_string(cfg_.local().device().minor)},
+      {"DRBD_VOLUME", std::to_string(cfg_.local().volume)},
+      {"DRBD_PEER", cfg_.peer().name},
+      {"DRBD_PEERS", cfg_.peer().name},
+      {"DRBD_PEER_ADDRESS", cfg_.peer().address().host},
+      {"DRBD_PEER_AF", cfg_.peer().address().family == config::Address::Family::kIpv6 ? "ipv6" : "ipv4"},
+      {"DRBD_MY_ADDRESS", cfg_.local().address().host},
+      {"DRBD_BACKING_DEV", cfg_.local().disk()},
+      {"DRBD_CONF", cfg_.where.file},
+      {"TANDEM_NODE", cfg_.local().name},
+      {"TANDEM_HANDLER", name},
+  };
+  Log(LogLevel::kInfo, "helper command: " + name + ": " + *cmd);
+  auto alive = alive_;
+  handlers_.Run(*cmd, env, std::chrono::seconds(120), [this, alive, name, done](int status) {
+    if (!*alive) return;
+    Log(status == 0 ? LogLevel::kInfo : LogLevel::kWarning,
+        "helper command: " + name + " exit code " + std::to_string(status));
+    if (done) done(status);
+  });
+}
+
 // ---------------------------------------------------------------- roles
 
 void Resource::Primary(bool force, Done done) {
+  // A Consistent disk alone, with fencing: the peer must be fenced before this
+  // node may call its data current.
+  if (!force && sm_.state().disk == DiskState::kConsistent && !IsConnected(sm_.state().conn) &&
+      cfg_.options.Str("fencing") != "dont-care" && sm_.state().role != Role::kPrimary) {
+    auto alive = alive_;
+    return RunHandler("fence-peer", [this, alive, done](int rc) {
+      if (!*alive) return;
+      if (rc != 4 && rc != 5 && rc != 7) {
+        return done(RefusalStatus({-7, "Refusing to be Primary while peer is not outdated"}));
+      }
+      sm_.SetDisk(DiskState::kUpToDate);
+      Primary(false, done);
+    });
+  }
   StateMachine trial = sm_;
   if (auto r = trial.Promote(force)) {
     return asio::post(loop_, [done, r = *r] { done(RefusalAsStatus(r)); });
@@ -652,6 +818,12 @@ void Resource::WaitConnect(std::chrono::milliseconds timeout, Done done) {
         if (it->timer == timer) {
           auto d = std::move(it->done);
           waiters_.erase(it);
+          // DRBD 0.7's incon-degr-cmd / 8.4's pri-on-incon-degr: alone with
+          // inconsistent data after the wait: the admin's command decides.
+          if (sm_.state().disk == DiskState::kInconsistent) {
+            Log(LogLevel::kWarning, "no peer and inconsistent data: running pri-on-incon-degr");
+            RunHandler("pri-on-incon-degr");
+          }
           d(tandem::Status::Timeout("timed out waiting for the peer"));
           return;
         }
@@ -722,8 +894,13 @@ void Resource::Changed(const StateSnapshot& before) {
 void Resource::PersistFlags(Done done) {
   if (!md_) return asio::post(loop_, [done] { done(tandem::Status::Ok()); });
   const StateSnapshot s = sm_.state();
+  const uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
   md_->UpdateSuperblock(
-      [s](meta::Superblock& sb) {
+      [s, now_ms](meta::Superblock& sb) {
+        if (s.role == Role::kPrimary && !sb.Has(meta::kFlagPrimaryInd)) sb.primary_since_ms = now_ms;
         sb.Set(meta::kFlagPrimaryInd, s.role == Role::kPrimary);
         sb.Set(meta::kFlagConnectedInd, IsConnected(s.conn));
         sb.Set(meta::kFlagConsistent, s.disk >= DiskState::kOutdated &&
@@ -772,7 +949,7 @@ ResourceStatus Resource::Report() const {
   }
   r.data_size = size();
   r.sync = sync_;
-  if (md_ && sync_.active) r.sync.left_bits = md_->bitmap().CountSet();
+  if (md_ && sync_.active && !verifying_) r.sync.left_bits = md_->bitmap().CountSet();
   return r;
 }
 
@@ -799,6 +976,13 @@ void Resource::ArmTick() {
 
 void Resource::Tick() {
   const auto now = std::chrono::steady_clock::now();
+  // Application write rate, for c-min-rate.
+  const double dt = std::chrono::duration<double>(now - last_tick_).count();
+  if (dt > 0.05) {
+    app_rate_bps_ = static_cast<double>(app_bytes_tick_) / dt;
+    app_bytes_tick_ = 0;
+    last_tick_ = now;
+  }
   if (conn_) {
     const auto ping_int = std::chrono::seconds(cfg_.options.Int("ping-int"));
     const auto ping_timeout = std::chrono::milliseconds(cfg_.options.Int("ping-timeout") * 100);
@@ -819,7 +1003,17 @@ void Resource::Tick() {
       }
     }
   }
-  if (sync_.active) UpdateSyncRate(now);
+  if (sync_.active) {
+    UpdateSyncRate(now);
+    // Persist progress often, so a crash of the target resumes close to where it stopped.
+    if (sync_as_target_ && md_ && !verifying_) md_->FlushBitmap([](tandem::Status) {});
+    // The cap may have moved with the application's rate.
+    if (verifying_) {
+      PumpVerify();
+    } else {
+      PumpResyncRequests();
+    }
+  }
   // The status file moves at least every tick while anything moves.
   if (sync_.active || !(counters_ == last_reported_)) {
     last_reported_ = counters_;

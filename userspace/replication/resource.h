@@ -36,6 +36,8 @@
 #include "net/connection.h"
 #include "net/crypto.h"
 #include "net/linker.h"
+#include "replication/handler_runner.h"
+#include "replication/split_brain.h"
 #include "replication/state.h"
 #include "replication/sync_decision.h"
 
@@ -124,6 +126,12 @@ class Resource : public net::PacketSink {
   void WaitConnect(std::chrono::milliseconds timeout, Done done);
   // Completes when no resync is running and the link is up.
   void WaitSync(std::chrono::milliseconds timeout, Done done);
+  // pause-sync / resume-sync: the user flag ('u' in the status line).
+  void PauseSync(Done done);
+  void ResumeSync(Done done);
+  // Online verify (verify-alg): compares every block with the peer's copy;
+  // mismatches are logged, marked out of sync, and the out-of-sync handler runs.
+  void Verify(Done done);
 
   // ---- data path (Primary) ----
   void Write(uint64_t offset, io::AlignedBuffer data, uint32_t flags, io::IoCallback done);
@@ -175,6 +183,7 @@ class Resource : public net::PacketSink {
     std::chrono::steady_clock::time_point peer_sent_at;
     bool zeroes = false;  // write zeroes instead of data
     bool may_unmap = false;
+    bool local_failed = false;  // the local disk failed it; the peer's copy decides
   };
 
   struct PeerWrite {
@@ -210,7 +219,20 @@ class Resource : public net::PacketSink {
   void Log(LogLevel level, const std::string& msg) const;
   void NotifyWaiters();
   DiskState DiskFromMeta() const;
+  // A backing-disk I/O error under on-io-error detach / call-local-io-error:
+  // detach (Diskless); returns true when the disk was (or already is) detached,
+  // false under pass_on (the error goes to the client).
+  bool OnLocalIoError(const tandem::Status& why);
+  // fencing resource-only / resource-and-stonith: run fence-peer after losing
+  // the peer as Primary; with resource-and-stonith application I/O waits meanwhile.
+  void FencePeer();
+  void ResumeSuspendedIo();
+  void ReleaseDyingDisk();
   void HandleStateRequest(const net::StateRequest& r);
+  // Runs handlers { NAME "..."; } if configured; `done` gets the exit status
+  // (-1 when not configured or it could not run).
+  void RunHandler(const std::string& name, std::function<void(int)> done = {});
+  void ResolveSplitBrainAndContinue(Role peer_role, DiskState peer_disk);
 
   // data paths (resource_io.cc)
   net::StatePacket LocalStatePacket() const;
@@ -256,6 +278,15 @@ class Resource : public net::PacketSink {
   void OnSyncDone(const net::SyncDone& d);
   void UpdateSyncRate(std::chrono::steady_clock::time_point now);
   void HandleNewUuidRequest(const net::StateRequest& r);
+  double ResyncCap() const;
+  uint64_t ResyncWindow() const;
+  void ArmPaceTimer(std::chrono::microseconds wait);
+  void UpdatePausedState();
+  void PumpVerify();
+  void OnVerifyRequest(const net::VerifyRequest& r);
+  void OnVerifyReply(const net::VerifyReply& r);
+  void FinishVerify();
+  void SendRsRequest(uint64_t id, uint64_t offset, uint32_t length);
   void AdoptSkippedInitialSync(uint64_t uuid, Done done);
 
   boost::asio::io_context& loop_;
@@ -270,6 +301,9 @@ class Resource : public net::PacketSink {
   std::unique_ptr<meta::MetaData> md_;
   bool attaching_ = false;
   bool degraded_before_ = false;
+  bool disk_failed_ = false;  // detached after an I/O error: re-attach means full resync
+  std::unique_ptr<meta::MetaData> dying_md_;  // detached, I/O still in flight
+  meta::MetaDevices dying_devs_;
 
   // link
   std::unique_ptr<net::Linker> linker_;
@@ -287,6 +321,7 @@ class Resource : public net::PacketSink {
   std::chrono::steady_clock::time_point ping_sent_{};
   bool ping_outstanding_ = false;
   boost::asio::steady_timer tick_timer_;
+  HandlerRunner handlers_;
   std::shared_ptr<bool> alive_;
 
   // primary write path
@@ -319,6 +354,11 @@ class Resource : public net::PacketSink {
   // resync
   SyncProgress sync_;
   bool sync_as_target_ = false;
+  bool verifying_ = false;          // sync_ describes an online verify
+  uint64_t verify_mismatches_ = 0;  // 4 KiB blocks
+  std::unique_ptr<net::Digest> verify_digest_;
+  std::unique_ptr<net::Digest> csums_digest_;
+  uint64_t csums_equal_bytes_ = 0;
   bool bitmap_sent_ = false, bitmap_received_ = false;
   SyncDecision pending_decision_ = SyncDecision::kNoSync;
   uint64_t sync_source_uuid_ = 0;
@@ -335,9 +375,20 @@ class Resource : public net::PacketSink {
   std::vector<PeerWrite> rs_blocked_writes_;             // target: waiting for resync writes
   uint64_t bitmap_words_received_ = 0;
   uint64_t rs_bytes_window_ = 0;
+  // Resync pacing (target): a byte budget since pace_base_ at the current cap.
+  double pace_rate_ = 0;
+  std::chrono::steady_clock::time_point pace_base_;
+  uint64_t pace_requested_ = 0;
+  std::unique_ptr<boost::asio::steady_timer> pace_timer_;
+  bool pace_timer_armed_ = false;
+  uint64_t app_bytes_tick_ = 0;  // application write bytes since the last tick
+  double app_rate_bps_ = 0;
+  std::chrono::steady_clock::time_point last_tick_;
   std::chrono::steady_clock::time_point rate_mark_;
   uint64_t rate_mark_bytes_ = 0;
 
+  bool io_suspended_ = false;  // resource-and-stonith fencing in progress
+  std::deque<std::function<void()>> suspended_io_;
   Counters counters_;
   Counters last_reported_;  // what listeners last saw (status file refresh)
   int open_count_ = 0;

@@ -46,6 +46,7 @@ net::Uuids Resource::LocalUuidsPacket() const {
   u.out_of_sync_bits = md_ ? md_->bitmap().CountSet() : 0;
   u.flags = (g.crashed_primary ? uint32_t{net::kUuidCrashedPrimary} : 0u) |
             (discard_my_data_ ? uint32_t{net::kUuidDiscardMyData} : 0u);
+  u.primary_since_ms = md_ ? md_->superblock().primary_since_ms : 0;
   return u;
 }
 
@@ -85,6 +86,13 @@ void Resource::SetInSync(uint64_t offset, uint64_t len) {
 
 void Resource::Write(uint64_t offset, io::AlignedBuffer data, uint32_t flags,
                      io::IoCallback done) {
+  if (io_suspended_) {
+    auto shared = std::make_shared<io::AlignedBuffer>(std::move(data));
+    suspended_io_.push_back([this, offset, shared, flags, done]() mutable {
+      Write(offset, std::move(*shared), flags, std::move(done));
+    });
+    return;
+  }
   auto req = std::make_unique<WriteReq>();
   req->offset = offset;
   req->len = static_cast<uint32_t>(std::min<uint64_t>(data.size(), UINT32_MAX));
@@ -126,6 +134,7 @@ void Resource::ValidateAndStartWrite(std::unique_ptr<WriteReq> req) {
   }
   req->id = next_id_++;
   ++counters_.ap;
+  app_bytes_tick_ += req->len;
   StartWrite(std::move(req));
 }
 
@@ -161,7 +170,8 @@ void Resource::StartWrite(std::unique_ptr<WriteReq> req) {
     if (it == writes_.end()) return;
     WriteReq* w = it->second.get();
     if (!st.ok()) {
-      // The meta-data disk failed: nothing was written.
+      // The meta-data disk failed. Detached: the write goes to the peer alone.
+      if (OnLocalIoError(st)) return IssueWrite(w);
       w->local_done = true;
       w->local_status = st;
       w->peer_finished = true;
@@ -184,23 +194,27 @@ void Resource::IssueWrite(WriteReq* r) {
   if (md_ && sm_.state().disk != DiskState::kDiskless) {
     ++counters_.lo;
     auto on_local = [this, alive, id](tandem::Status st) {
-                        if (!*alive) return;
-                        --counters_.lo;
-                        auto it = writes_.find(id);
-                        if (it == writes_.end()) return;
-                        WriteReq* w = it->second.get();
-                        w->local_done = true;
-                        w->local_status = st;
-                        if (st.ok()) {
-                          counters_.dw += w->len / 1024;
-                        } else {
-                          Log(LogLevel::kError, "local write error at " +
-                                                    std::to_string(w->offset) + ": " +
-                                                    st.message());
-                          // The peer may have it; we do not.
-                          MarkOutOfSync(w->offset, w->len);
-                        }
-                        CheckWriteDone(w);
+      if (!*alive) return;
+      --counters_.lo;
+      auto it = writes_.find(id);
+      if (it == writes_.end()) return;
+      WriteReq* w = it->second.get();
+      w->local_done = true;
+      w->local_status = st;
+      if (st.ok()) {
+        counters_.dw += w->len / 1024;
+      } else {
+        Log(LogLevel::kError, "local write error at " + std::to_string(w->offset) + ": " +
+                                  st.message());
+        if (OnLocalIoError(st)) {
+          // Detached: the peer's copy is the write now.
+          w->local_failed = true;
+          w->local_status = tandem::Status::Ok();
+        } else {
+          MarkOutOfSync(w->offset, w->len);  // the peer may have it; we do not
+        }
+      }
+      CheckWriteDone(w);
     };
     if (!r->zeroes) {
       devs_.disk->Write(r->offset, r->data.data(), r->len,
@@ -209,7 +223,7 @@ void Resource::IssueWrite(WriteReq* r) {
       devs_.disk->WriteZeroes(r->offset, r->len, r->may_unmap,
                               [this, alive, on_local](tandem::Status st) {
                                 if (!*alive) return;
-                                if (!st.ok()) return on_local(st);
+                                if (!st.ok() || !md_) return on_local(st);
                                 devs_.disk->Flush(on_local);
                               });
     } else {
@@ -258,15 +272,17 @@ void Resource::CheckWriteDone(WriteReq* r) {
     const char proto = cfg_.options.Str("protocol")[0];
     bool peer_ok = !r->to_peer || r->peer_finished ||
                    (proto == 'A' && r->sent) || (proto == 'B' && r->recv_acked);
-    // Without a local disk the peer's write is the write.
-    if (!md_ || sm_.state().disk == DiskState::kDiskless) peer_ok = r->peer_finished;
+    // Without a (working) local disk the peer's write is the write.
+    const bool no_local = !md_ || sm_.state().disk == DiskState::kDiskless || r->local_failed;
+    if (no_local) peer_ok = r->peer_finished;
     if (peer_ok) {
       r->app_completed = true;
       completed_since_epoch_ = true;
       --counters_.ap;
       tandem::Status st = r->local_status;
-      if ((!md_ || sm_.state().disk == DiskState::kDiskless) && r->to_peer && !r->peer_ok) {
-        st = tandem::Status::IoError("the peer could not write it");
+      if (no_local && (!r->to_peer || !r->peer_ok)) {
+        st = tandem::Status::IoError("neither disk holds this write (local disk failed, peer " +
+                                     std::string(r->to_peer ? "refused it)" : "unreachable)"));
       }
       auto done = std::move(r->done);
       done(st);
@@ -314,6 +330,7 @@ void Resource::RetryConflicts() {
           if (it == writes_.end()) return;
           WriteReq* w = it->second.get();
           if (!st.ok()) {
+            if (OnLocalIoError(st)) return IssueWrite(w);
             w->local_done = true;
             w->local_status = st;
             w->peer_finished = true;
@@ -363,6 +380,10 @@ void Resource::FailPeerRequests() {
 }
 
 void Resource::Flush(io::IoCallback done) {
+  if (io_suspended_) {
+    suspended_io_.push_back([this, done]() { Flush(done); });
+    return;
+  }
   if (sm_.state().role != Role::kPrimary) {
     return asio::post(loop_, [done, n = cfg_.name] {
       done(tandem::Status::PermissionDenied(n + " is not Primary"));
@@ -422,10 +443,16 @@ void Resource::Read(uint64_t offset, void* buf, size_t len, io::IoCallback done)
   auto alive = alive_;
   if (local_good) {
     ++counters_.lo;
-    devs_.disk->Read(offset, buf, len, [this, alive, len, done](tandem::Status st) {
+    devs_.disk->Read(offset, buf, len, [this, alive, offset, buf, len, done](tandem::Status st) {
       if (!*alive) return;
       --counters_.lo;
-      if (st.ok()) counters_.dr += len / 1024;
+      if (st.ok()) {
+        counters_.dr += len / 1024;
+        return done(st);
+      }
+      Log(LogLevel::kError, "local read error at " + std::to_string(offset) + ": " + st.message());
+      // Detached: serve it from the peer.
+      if (OnLocalIoError(st)) return Read(offset, buf, len, done);
       done(st);
     });
     return;
@@ -576,12 +603,17 @@ void Resource::OnControl(net::PacketType type, net::ControlPacket packet) {
       return HandleRsRequest(std::get<net::RsRequest>(packet));
     case T::kRsNeg:
       return OnRsNeg(std::get<net::RsNeg>(packet));
+    case T::kVerifyRequest:
+      return OnVerifyRequest(std::get<net::VerifyRequest>(packet));
+    case T::kVerifyReply:
+      return OnVerifyReply(std::get<net::VerifyReply>(packet));
     case T::kSyncDone:
       return OnSyncDone(std::get<net::SyncDone>(packet));
     case T::kPauseSync:
     case T::kResumeSync: {
       StateSnapshot before = sm_.state();
       sm_.SetPaused(sm_.state().user_paused, type == T::kPauseSync);
+      UpdatePausedState();
       Changed(before);
       return;
     }
@@ -605,13 +637,14 @@ void Resource::OnClosed(tandem::Status why) {
 // ---------------------------------------------------------------- secondary writes
 
 void Resource::OnData(net::DataPrefix prefix, io::AlignedBuffer data) {
-  const uint64_t limit = md_ ? md_->layout().data_size : 0;
+  const uint64_t limit = md_ ? md_->layout().data_size : agreed_size_;
   if (prefix.offset > limit || prefix.length > limit - prefix.offset) {
     return StopLink(false, ConnState::kProtocolError,
                     "DATA " + std::to_string(prefix.offset) + "+" +
                         std::to_string(prefix.length) + " outside the device");
   }
   counters_.nr += prefix.length / 1024;
+  app_bytes_tick_ += prefix.length;
   if (integrity_) {
     auto want = integrity_->Compute({data.data(), data.size()});
     if (!net::SecureEqual(want, prefix.digest)) {
@@ -654,7 +687,7 @@ bool Resource::BlockedByResyncWrite(const PeerWrite& w) const {
 }
 
 void Resource::OnZeroes(const net::Zeroes& z) {
-  const uint64_t limit = md_ ? md_->layout().data_size : 0;
+  const uint64_t limit = md_ ? md_->layout().data_size : agreed_size_;
   if (z.offset > limit || z.length > limit - z.offset) {
     return StopLink(false, ConnState::kProtocolError, "ZEROES outside the device");
   }
@@ -716,6 +749,7 @@ void Resource::ApplyPeerWrite(PeerWrite w) {
                                                   st.message());
                         conn_->SendControl(net::PacketType::kNegAck,
                                            net::NegAck{shared->prefix.id, EIO});
+                        OnLocalIoError(st);
                       }
                       PeerWriteDone(shared->seq);
   };
@@ -727,7 +761,7 @@ void Resource::ApplyPeerWrite(PeerWrite w) {
     devs_.disk->WriteZeroes(shared->prefix.offset, shared->prefix.length, shared->may_unmap,
                             [this, alive, on_done](tandem::Status st) {
                               if (!*alive) return;
-                              if (!st.ok()) return on_done(st);
+                              if (!st.ok() || !md_) return on_done(st);
                               devs_.disk->Flush(on_done);
                             });
   } else {

@@ -33,8 +33,12 @@ SyncVerdict DecideSync(const GenerationUuids& l, const GenerationUuids& p,
     if (!l.crashed_primary && p.crashed_primary) return {SyncDecision::kSourceBitmap, 5};
     return {local_wins_crash_tie ? SyncDecision::kSourceBitmap : SyncDecision::kTargetBitmap, 5};
   }
-  if (l.bitmap != 0 && l.bitmap == p.current) return {SyncDecision::kSourceBitmap, 6};
-  if (p.bitmap != 0 && p.bitmap == l.current) return {SyncDecision::kTargetBitmap, 7};
+  // Each side's bitmap UUID being the other's current is a cycle, not a
+  // descent: like the two-way history match below, it is left to rule 10.
+  const bool l_bm = l.bitmap != 0 && l.bitmap == p.current;
+  const bool p_bm = p.bitmap != 0 && p.bitmap == l.current;
+  if (l_bm && !p_bm) return {SyncDecision::kSourceBitmap, 6};
+  if (p_bm && !l_bm) return {SyncDecision::kTargetBitmap, 7};
   const bool l_hist = (l.history1 != 0 && l.history1 == p.current) ||
                       (l.history2 != 0 && l.history2 == p.current);
   const bool p_hist = (p.history1 != 0 && p.history1 == l.current) ||
@@ -42,7 +46,7 @@ SyncVerdict DecideSync(const GenerationUuids& l, const GenerationUuids& p,
   if (l_hist && !p_hist) return {SyncDecision::kSourceFull, 8};
   if (p_hist && !l_hist) return {SyncDecision::kTargetFull, 9};
   // Both went on from a common ancestor: each kept writing on its own.
-  if ((l.bitmap != 0 && l.bitmap == p.bitmap) || (l_hist && p_hist) ||
+  if ((l.bitmap != 0 && l.bitmap == p.bitmap) || (l_hist && p_hist) || (l_bm && p_bm) ||
       (l.bitmap != 0 && (l.bitmap == p.history1 || l.bitmap == p.history2)) ||
       (p.bitmap != 0 && (p.bitmap == l.history1 || p.bitmap == l.history2))) {
     return {SyncDecision::kSplitBrain, 10};
