@@ -2,9 +2,27 @@
 
 namespace tandem::ctl {
 
+namespace {
+// Copying, comparing and printing a JSON value recurses once per level: a
+// 64 KiB line of brackets would otherwise overflow the stack of whoever
+// handles the request.
+constexpr int kMaxRequestDepth = 64;
+}  // namespace
+
 Result<Request> ParseRequest(const std::string& line) {
   if (line.size() > kMaxRequestBytes) return Status::InvalidArgument("request too large");
-  auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  nlohmann::json::parser_callback_t limit_depth = [&too_deep](int depth,
+                                                              nlohmann::json::parse_event_t,
+                                                              nlohmann::json&) {
+    if (depth > kMaxRequestDepth) too_deep = true;
+    return !too_deep;
+  };
+  auto j = nlohmann::json::parse(line, limit_depth, /*allow_exceptions=*/false);
+  if (too_deep) {
+    return Status::InvalidArgument("request nested deeper than " +
+                                   std::to_string(kMaxRequestDepth) + " levels");
+  }
   if (j.is_discarded()) return Status::InvalidArgument("request is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("request must be a JSON object");
   Request r;
