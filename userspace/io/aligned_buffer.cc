@@ -9,13 +9,21 @@ namespace tandem::io {
 
 void AlignedBuffer::Free::operator()(uint8_t* p) const { std::free(p); }
 
-AlignedBuffer::AlignedBuffer(size_t size, size_t alignment) : size_(size) {
+AlignedBuffer::AlignedBuffer(size_t size, size_t alignment, NoFill) : size_(size) {
   capacity_ = (size + alignment - 1) / alignment * alignment;
   if (capacity_ == 0) capacity_ = alignment;
   void* p = nullptr;
   if (posix_memalign(&p, alignment, capacity_) != 0) throw std::bad_alloc();
-  std::memset(p, 0, capacity_);
   data_.reset(static_cast<uint8_t*>(p));
+}
+
+AlignedBuffer::AlignedBuffer(size_t size, size_t alignment)
+    : AlignedBuffer(size, alignment, NoFill{}) {
+  std::memset(data_.get(), 0, capacity_);
+}
+
+AlignedBuffer AlignedBuffer::Uninitialized(size_t size, size_t alignment) {
+  return AlignedBuffer(size, alignment, NoFill{});
 }
 
 void AlignedBuffer::Resize(size_t size) {

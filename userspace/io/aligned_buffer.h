@@ -19,6 +19,9 @@ class AlignedBuffer {
   // Zero-filled, `alignment`-aligned storage of `size` bytes (size rounded up
   // to the alignment for the allocation; size() reports what was asked).
   explicit AlignedBuffer(size_t size, size_t alignment = kIoAlignment);
+  // The same without zero-filling: for buffers about to be overwritten whole
+  // (network receive, read targets) on hot paths.
+  static AlignedBuffer Uninitialized(size_t size, size_t alignment = kIoAlignment);
   AlignedBuffer(AlignedBuffer&&) noexcept = default;
   AlignedBuffer& operator=(AlignedBuffer&&) noexcept = default;
 
@@ -32,6 +35,8 @@ class AlignedBuffer {
   void Resize(size_t size);
 
  private:
+  struct NoFill {};
+  AlignedBuffer(size_t size, size_t alignment, NoFill);
   struct Free {
     void operator()(uint8_t* p) const;
   };

@@ -130,7 +130,7 @@ void PeerConnection::ReadBulk(Header h) {
           if (self->sink_) self->sink_->OnRsData(p, std::move(b));
         };
       }
-      auto buf = std::make_shared<io::AlignedBuffer>(data_len);
+      auto buf = std::make_shared<io::AlignedBuffer>(io::AlignedBuffer::Uninitialized(data_len));
       asio::async_read(self->socket_, asio::buffer(buf->data(), data_len),
                        [self, buf, deliver = std::move(deliver)](
                            const boost::system::error_code& e2, size_t n2) {

@@ -666,8 +666,12 @@ void Resource::OnData(net::DataPrefix prefix, io::AlignedBuffer data) {
   w.received = std::chrono::steady_clock::now();
   peer_inflight_.insert(w.seq);
   // A new epoch waits until every write of the current one is on the disk.
-  const bool busy = !peer_queue_.empty() ||
-                    (w.prefix.epoch != peer_epoch_ && peer_inflight_.size() > 1);
+  // Under protocol C this never binds: a write the Primary completed was
+  // acknowledged by us first, so whatever a later write depends on is already
+  // here. Only A and B (completion before our write) need the barrier.
+  const bool ordered = cfg_.options.Str("protocol") != "C";
+  const bool busy = ordered && (!peer_queue_.empty() ||
+                                (w.prefix.epoch != peer_epoch_ && peer_inflight_.size() > 1));
   if (busy) {
     peer_queue_.push_back(std::move(w));
     return;
@@ -704,8 +708,9 @@ void Resource::OnZeroes(const net::Zeroes& z) {
   w.may_unmap = (z.flags & net::kZeroesMayUnmap) != 0;
   w.received = std::chrono::steady_clock::now();
   peer_inflight_.insert(w.seq);
-  const bool busy = !peer_queue_.empty() ||
-                    (w.prefix.epoch != peer_epoch_ && peer_inflight_.size() > 1);
+  const bool ordered = cfg_.options.Str("protocol") != "C";
+  const bool busy = ordered && (!peer_queue_.empty() ||
+                                (w.prefix.epoch != peer_epoch_ && peer_inflight_.size() > 1));
   if (busy) {
     peer_queue_.push_back(std::move(w));
     return;
@@ -814,7 +819,7 @@ void Resource::ServeDataRequest(const net::DataRequest& r) {
   if (r.offset > limit || r.length > limit - r.offset) {
     return StopLink(false, ConnState::kProtocolError, "DATA_REQUEST outside the device");
   }
-  auto buf = std::make_shared<io::AlignedBuffer>(r.length);
+  auto buf = std::make_shared<io::AlignedBuffer>(io::AlignedBuffer::Uninitialized(r.length));
   auto alive = alive_;
   if (!md_ || sm_.state().disk != DiskState::kUpToDate) {
     conn_->SendBulk(net::EncodeDataReplyPrefix({r.id, EIO, 0}), nullptr, 0);

@@ -284,7 +284,7 @@ void Resource::SendRsRequest(uint64_t id, uint64_t offset, uint32_t length) {
   }
   // Checksum-based resync: send the digest of what we have; the source sends
   // the data only if its own block differs.
-  auto buf = std::make_shared<io::AlignedBuffer>(length);
+  auto buf = std::make_shared<io::AlignedBuffer>(io::AlignedBuffer::Uninitialized(length));
   auto alive = alive_;
   ++counters_.lo;
   devs_.disk->Read(offset, buf->data(), length, [this, alive, buf, id, offset, length](
@@ -317,7 +317,7 @@ void Resource::HandleRsRequest(const net::RsRequest& r) {
     rs_deferred_.push_back(r);
     return;
   }
-  auto buf = std::make_shared<io::AlignedBuffer>(r.length);
+  auto buf = std::make_shared<io::AlignedBuffer>(io::AlignedBuffer::Uninitialized(r.length));
   auto alive = alive_;
   ++counters_.lo;
   devs_.disk->Read(r.offset, buf->data(), r.length, [this, alive, buf, r](tandem::Status st) {
@@ -619,7 +619,7 @@ void Resource::PumpVerify() {
     rs_inflight_[id] = RsInFlight{offset, len, false};
     rs_bytes_window_ += len;
     pace_requested_ += len;
-    auto buf = std::make_shared<io::AlignedBuffer>(len);
+    auto buf = std::make_shared<io::AlignedBuffer>(io::AlignedBuffer::Uninitialized(len));
     auto alive = alive_;
     ++counters_.lo;
     devs_.disk->Read(offset, buf->data(), len, [this, alive, buf, id, offset, len](tandem::Status st) {
@@ -644,7 +644,7 @@ void Resource::OnVerifyRequest(const net::VerifyRequest& r) {
   if (r.offset > size() || r.length > size() - r.offset) {
     return StopLink(false, ConnState::kProtocolError, "VERIFY_REQUEST outside the device");
   }
-  auto buf = std::make_shared<io::AlignedBuffer>(r.length);
+  auto buf = std::make_shared<io::AlignedBuffer>(io::AlignedBuffer::Uninitialized(r.length));
   auto alive = alive_;
   ++counters_.lo;
   devs_.disk->Read(r.offset, buf->data(), r.length, [this, alive, buf, r](tandem::Status st) {
