@@ -43,7 +43,7 @@ void HandlerRunner::Run(const std::string& command, const std::map<std::string, 
     // No pidfd: poll with the timer instead (kernels before 5.3).
     auto poll = std::make_shared<std::function<void()>>();
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    *poll = [this, pid, done, timer, poll, deadline]() {
+    *poll = [pid, done, timer, poll, deadline]() {
       int status = 0;
       pid_t r = waitpid(pid, &status, WNOHANG);
       if (r == pid) {

@@ -654,7 +654,7 @@ void Resource::Primary(bool force, Done done) {
   // Ask the peer: it refuses if it is Primary itself (and one Primary is the rule).
   uint32_t id = next_state_request_++;
   auto alive = alive_;
-  state_requests_[id] = [this, alive, apply, done](int result) {
+  state_requests_[id] = [alive, apply, done](int result) {
     if (!*alive) return;
     if (result != 0) {
       Refusal r{result, result == refusal::kTwoPrimaries.code ? refusal::kTwoPrimaries.text
