@@ -1,3 +1,4 @@
+#include "ctl/protocol.h"
 #include "admin/daemon_commands.h"
 
 #include <nlohmann/json.hpp>
@@ -101,7 +102,9 @@ int RunDaemonVerb(const std::string& verb, const AdminOptions& options,
     if (verb == "dstate") out << Pair(s, "disk", "peer_disk") << "\n";
     if (verb == "status") out << StatusText(s);
   }
-  if (query && options.json) out << (json_out.size() == 1 ? json_out[0] : json_out).dump(2) << "\n";
+  if (query && options.json) {
+    out << ctl::JsonText(json_out.size() == 1 ? json_out[0] : json_out, 2) << "\n";
+  }
   return rc;
 }
 

@@ -1,3 +1,4 @@
+#include "ctl/protocol.h"
 #include "admin/dump_command.h"
 
 #include "admin/config_access.h"
@@ -16,7 +17,7 @@ int RunDump(const AdminOptions& options, const std::vector<std::string>& resourc
     return kExitConfigInvalid;
   }
   if (options.json) {
-    out << config::DrbdConfigToJson(*cfg, resources).dump(2) << "\n";
+    out << ctl::JsonText(config::DrbdConfigToJson(*cfg, resources), 2) << "\n";
   } else {
     out << config::WriteDrbdConfig(*cfg, resources);
   }

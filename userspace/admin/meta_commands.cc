@@ -1,3 +1,4 @@
+#include "ctl/protocol.h"
 #include "admin/meta_commands.h"
 
 #include <cinttypes>
@@ -237,7 +238,7 @@ class MetaVerbRunner {
                            {"bitmap", Hex(sb->bitmap_uuid)},
                            {"history", {Hex(sb->history_uuid[0]), Hex(sb->history_uuid[1])}},
                            {"flags", meta::DescribeFlags(sb->flags)}};
-          out_ << j.dump(2) << "\n";
+          out_ << ctl::JsonText(j, 2) << "\n";
         } else {
           out_ << (verb_ == MetaVerb::kGetGi ? GiLine(*sb) + "\n" : ShowGi(*sb));
         }
@@ -246,7 +247,7 @@ class MetaVerbRunner {
       case MetaVerb::kDumpMd: {
         auto md = Open(d);
         if (!md.ok()) return Fail(name, md.status());
-        out_ << (options_.json ? DumpJson(**md, t).dump(2) + "\n" : DumpText(**md, t));
+        out_ << (options_.json ? ctl::JsonText(DumpJson(**md, t), 2) + "\n" : DumpText(**md, t));
         return kExitOk;
       }
       case MetaVerb::kApplyAl: {

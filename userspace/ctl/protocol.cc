@@ -51,7 +51,11 @@ std::string EncodeRequest(const Request& r) {
   nlohmann::json j{{"cmd", r.cmd}};
   if (!r.resource.empty()) j["resource"] = r.resource;
   if (!r.args.empty()) j["args"] = r.args;
-  return j.dump();
+  return JsonText(j);
+}
+
+std::string JsonText(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 nlohmann::json OkReply(nlohmann::json result) {

@@ -26,6 +26,9 @@ struct Request {
 Result<Request> ParseRequest(const std::string& line);
 std::string EncodeRequest(const Request& r);
 
+// JSON text that never throws: bytes that are not UTF-8 (a path, a name) become U+FFFD.
+std::string JsonText(const nlohmann::json& j, int indent = -1);
+
 nlohmann::json OkReply(nlohmann::json result = nullptr);
 nlohmann::json ErrorReply(const std::string& error, int exit_code);
 

@@ -58,7 +58,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   void Complete(size_t slot, nlohmann::json reply) {
     size_t index = slot - first_slot_;
     if (index >= pending_replies_.size()) return;
-    pending_replies_[index] = reply.dump() + "\n";
+    pending_replies_[index] = JsonText(reply) + "\n";
     while (!pending_replies_.empty() && !pending_replies_.front().empty()) {
       out_.push_back(std::move(pending_replies_.front()));
       pending_replies_.pop_front();
@@ -69,9 +69,9 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
 
   void Send(nlohmann::json reply, bool close_after) {
     if (pending_replies_.empty()) {
-      out_.push_back(reply.dump() + "\n");
+      out_.push_back(JsonText(reply) + "\n");
     } else {
-      pending_replies_.emplace_back(reply.dump() + "\n");
+      pending_replies_.emplace_back(JsonText(reply) + "\n");
       ++next_slot_;
     }
     Flush(close_after);
