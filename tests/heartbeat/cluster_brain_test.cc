@@ -90,6 +90,7 @@ PeerReport Peer(GroupSet held = {}, bool acks = true, uint64_t gen = 7) {
   p.status = NodeStatus::kActive;
   p.held = std::move(held);
   p.acks_us = acks;
+  p.seen_epoch = ~uint64_t{0};  // it has seen all we said
   return p;
 }
 
@@ -464,6 +465,87 @@ TEST(ClusterBrain, RequestsAreRefusedWhileStartingOrStopping) {
   h.b.OperationDone(1, OpOutcome::kProbedStopped);
   h.b.Shutdown();
   EXPECT_EQ(h.b.Standby(Which::kAll).status().code(), Status::Code::kBusy);
+}
+
+TEST(ClusterBrain, AStaleHandoffDoesNotBringBackWhatWeJustGaveAway) {
+  Harness h(TwoGroups());
+  h.StartAndProbe();
+  PeerReport handed = Peer({});
+  handed.handoff = {1};
+  h.b.PeerAlive(handed);  // bravo hands us its group
+  ASSERT_EQ(h.Ops(), std::vector<Op>({{Kind::kStart, 0}}));
+  h.b.OperationDone(0, OpOutcome::kStarted);
+  ASSERT_EQ(h.Ops(), std::vector<Op>({{Kind::kStart, 1}}));
+  h.b.OperationDone(1, OpOutcome::kStarted);
+  ASSERT_TRUE(h.b.Standby(Which::kForeign).ok());
+  ASSERT_EQ(h.Ops(), std::vector<Op>({{Kind::kStop, 1}}));
+  h.b.OperationDone(1, OpOutcome::kStopped);
+  EXPECT_EQ(h.b.Handoff(), GroupSet({1}));
+  // bravo's next message was sent before it saw any of that: still "ho=1".
+  PeerReport stale = handed;
+  stale.seen_epoch = 1;
+  h.b.PeerAlive(stale);
+  EXPECT_THAT(h.Ops(), ElementsAre());
+  EXPECT_EQ(h.b.state(1), GroupState::kStopped);
+  // Once it has seen our hand-over it takes the group: our offer is done.
+  PeerReport fresh = Peer({1});
+  h.b.PeerAlive(fresh);
+  EXPECT_EQ(h.b.Handoff(), GroupSet());
+  EXPECT_THAT(h.Ops(), ElementsAre());
+}
+
+TEST(ClusterBrain, AHandoffSeenOnceIsKeptUntilStarted) {
+  Harness h(TwoGroups());
+  h.StartAndProbe({0});
+  h.b.PeerAlive(Peer({}));
+  EXPECT_THAT(h.Ops(), ElementsAre());
+  // A request from bravo keeps us busy stopping group 0 ...
+  PeerReport asks = Peer({});
+  asks.requested = {0};
+  asks.handoff = {1};
+  h.b.PeerAlive(asks);
+  EXPECT_EQ(h.Ops(), std::vector<Op>({{Kind::kStop, 0}}));
+  // ... while bravo stops offering group 1.
+  h.b.PeerAlive(Peer({}));
+  h.b.OperationDone(0, OpOutcome::kStopped);
+  EXPECT_EQ(h.Ops(), std::vector<Op>({{Kind::kStart, 1}}));
+}
+
+TEST(ClusterBrain, BothOfferingAGroupItsPreferredNodeTakesIt) {
+  for (bool ours : {true, false}) {
+    Harness h(TwoGroups());
+    const int g = ours ? 0 : 1;
+    h.StartAndProbe({g});
+    h.b.PeerAlive(Peer({1 - g}));  // it holds the other group
+    ASSERT_THAT(h.Ops(), ElementsAre());
+    ASSERT_TRUE(h.b.Standby(Which::kAll).ok());
+    ASSERT_EQ(h.Ops(), std::vector<Op>({{Kind::kStop, g}}));
+    h.b.OperationDone(g, OpOutcome::kStopped);
+    ASSERT_EQ(h.b.Handoff(), GroupSet({g}));
+    PeerReport offers = Peer({1 - g});
+    offers.handoff = {g};
+    h.b.PeerAlive(offers);
+    if (ours) {
+      EXPECT_EQ(h.Ops(), std::vector<Op>({{Kind::kStart, g}}));
+      EXPECT_EQ(h.b.Handoff(), GroupSet());
+    } else {
+      EXPECT_THAT(h.Ops(), ElementsAre());
+      EXPECT_EQ(h.b.Handoff(), GroupSet({g}));
+    }
+  }
+}
+
+TEST(ClusterBrain, AStaleRequestIsIgnored) {
+  Harness h(TwoGroups());
+  h.StartAndProbe();
+  h.b.PeerAlive(Peer({}));
+  ASSERT_EQ(h.Ops(), std::vector<Op>({{Kind::kStart, 0}}));
+  h.b.OperationDone(0, OpOutcome::kStarted);
+  PeerReport stale = Peer({});
+  stale.requested = {0};
+  stale.seen_epoch = 0;
+  h.b.PeerAlive(stale);
+  EXPECT_THAT(h.Ops(), ElementsAre());
 }
 
 TEST(ClusterBrain, WhichNamesRoundTrip) {

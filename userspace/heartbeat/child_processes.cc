@@ -67,6 +67,9 @@ struct ScriptRunner::Job {
   char buf[4096];
   ScriptResult result;
   bool timed_out = false;
+  bool read_pending = false;
+  bool exited = false;
+  int wait_status = 0;
   Done done;
 };
 
@@ -119,44 +122,67 @@ void ScriptRunner::Run(const std::vector<std::string>& argv,
   ReadMore(run);
 }
 
-void ScriptRunner::ReadMore(const std::shared_ptr<Job>& run) {
-  if (!run->pipe.is_open()) return;
+void ScriptRunner::ReadMore(const std::shared_ptr<Job>& job) {
+  if (!job->pipe.is_open()) return;
   auto alive = alive_;
-  run->pipe.async_read_some(
-      asio::buffer(run->buf), [this, alive, run](const boost::system::error_code& ec, size_t n) {
-        if (!*alive || ec) return;
-        if (n > 0 && run->result.output.size() < kMaxOutputBytes) {
-          run->result.output.append(run->buf,
-                                    std::min(n, kMaxOutputBytes - run->result.output.size()));
+  job->read_pending = true;
+  job->pipe.async_read_some(
+      asio::buffer(job->buf), [this, alive, job](const boost::system::error_code& ec, size_t n) {
+        job->read_pending = false;
+        if (!*alive) return;
+        // Data read before a cancel still counts: the exit may have raced it.
+        Append(job, n);
+        if (job->exited) {
+          Complete(job);
+          return;
         }
-        ReadMore(run);
+        if (ec) {  // end of file or error: the exit will finish the run
+          boost::system::error_code ignored;
+          job->pipe.close(ignored);
+          return;
+        }
+        ReadMore(job);
       });
 }
 
-void ScriptRunner::Finish(const std::shared_ptr<Job>& run, int wait_status) {
-  runs_.erase(run->pid);
-  run->timer.cancel();
-  if (run->pipe.is_open()) {
-    // Whatever it wrote before exiting is in the pipe now.
-    const int fd = run->pipe.native_handle();
-    // Bounded: a background child of the script may go on writing.
+void ScriptRunner::Append(const std::shared_ptr<Job>& job, size_t n) {
+  std::string& out = job->result.output;
+  if (n > 0 && out.size() < kMaxOutputBytes) out.append(job->buf, std::min(n, kMaxOutputBytes - out.size()));
+}
+
+void ScriptRunner::Finish(const std::shared_ptr<Job>& job, int wait_status) {
+  job->exited = true;
+  job->wait_status = wait_status;
+  job->timer.cancel();
+  if (job->read_pending) {
+    // Let the pending read finish first (with what it got, or aborted).
+    boost::system::error_code ec;
+    job->pipe.cancel(ec);
+    return;
+  }
+  Complete(job);
+}
+
+void ScriptRunner::Complete(const std::shared_ptr<Job>& job) {
+  if (runs_.erase(job->pid) == 0) return;  // already completed
+  if (job->pipe.is_open()) {
+    // Whatever it wrote before exiting is in the pipe now. Bounded: a
+    // background child of the script may go on writing.
+    const int fd = job->pipe.native_handle();
     for (int reads = 0; reads < 64; ++reads) {
-      ssize_t n = ::read(fd, run->buf, sizeof run->buf);
+      ssize_t n = ::read(fd, job->buf, sizeof job->buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      if (run->result.output.size() < kMaxOutputBytes) {
-        run->result.output.append(
-            run->buf, std::min(static_cast<size_t>(n), kMaxOutputBytes - run->result.output.size()));
-      }
+      Append(job, static_cast<size_t>(n));
     }
     boost::system::error_code ec;
-    run->pipe.close(ec);
+    job->pipe.close(ec);
   }
-  run->result.exit_code = ExitCodeOf(wait_status);
-  run->result.signal = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
-  run->result.timed_out = run->timed_out;
-  Done done = std::move(run->done);
-  done(run->result);
+  job->result.exit_code = ExitCodeOf(job->wait_status);
+  job->result.signal = WIFSIGNALED(job->wait_status) ? WTERMSIG(job->wait_status) : 0;
+  job->result.timed_out = job->timed_out;
+  Done done = std::move(job->done);
+  done(job->result);
 }
 
 }  // namespace tandem::heartbeat

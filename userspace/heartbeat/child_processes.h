@@ -71,8 +71,10 @@ class ScriptRunner {
 
  private:
   struct Job;
-  void ReadMore(const std::shared_ptr<Job>& run);
-  void Finish(const std::shared_ptr<Job>& run, int wait_status);
+  void ReadMore(const std::shared_ptr<Job>& job);
+  void Append(const std::shared_ptr<Job>& job, size_t n);
+  void Finish(const std::shared_ptr<Job>& job, int wait_status);
+  void Complete(const std::shared_ptr<Job>& job);
 
   boost::asio::io_context& loop_;
   HbEnv* env_;

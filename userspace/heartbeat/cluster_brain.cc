@@ -46,7 +46,18 @@ ClusterBrain::ClusterBrain(BrainConfig config)
       release_(cfg_.groups.size(), false),
       conflict_logged_(cfg_.groups.size(), false),
       refusal_logged_(cfg_.groups.size(), false),
+      take_(cfg_.groups.size(), false),
+      changed_(cfg_.groups.size(), 0),
       my_ping_(cfg_.ping_nodes) {}
+
+void ClusterBrain::Bump(int g) {
+  ++epoch_;
+  changed_[static_cast<size_t>(g)] = epoch_;
+}
+
+bool ClusterBrain::Fresh(const PeerReport& p, int g) const {
+  return p.seen_epoch >= changed_[static_cast<size_t>(g)];
+}
 
 void ClusterBrain::Start() {
   assert(phase_ == Phase::kIdle);
@@ -132,6 +143,7 @@ void ClusterBrain::PeerAlive(const PeerReport& report) {
   }
   peer_state_ = PeerState::kAlive;
   peer_generation_ = report.generation;
+  peer_epoch_ = report.epoch;
   peer_ = report;
   if (joined && cfg_.auto_failback != config::AutoFailback::kOff) failback_due_ = true;
   if (joined) {
@@ -139,8 +151,35 @@ void ClusterBrain::PeerAlive(const PeerReport& report) {
     std::fill(refusal_logged_.begin(), refusal_logged_.end(), false);
   }
   if (report.groups_match) {
+    // Our hand-overs it has taken are done.
     for (auto it = handoff_.begin(); it != handoff_.end();) {
-      it = report.held.count(*it) ? handoff_.erase(it) : std::next(it);
+      const int g = *it;
+      if (report.held.count(g)) {
+        it = handoff_.erase(it);
+        Bump(g);
+      } else {
+        ++it;
+      }
+    }
+    for (int g = 0; g < group_count(); ++g) {
+      const size_t i = static_cast<size_t>(g);
+      if (report.held.count(g)) take_[i] = false;
+      if (!report.handoff.count(g) || !Fresh(report, g) || report.held.count(g) ||
+          state_[i] != GroupState::kStopped || take_[i]) {
+        continue;
+      }
+      // Both offering it to the other (a lost message): its preferred node takes it.
+      if (handoff_.count(g) && !cfg_.groups[i].local) continue;
+      if (failed_here_[i]) {
+        if (!refusal_logged_[i]) {
+          refusal_logged_[i] = true;
+          Log(HbLevel::kError, "Not starting resource group " + Key(g) +
+                                   ": it failed to start here (clear with a takeover request)");
+        }
+        continue;
+      }
+      take_[i] = true;
+      if (handoff_.erase(g)) Bump(g);
     }
   }
   Reconcile();
@@ -154,6 +193,7 @@ void ClusterBrain::ForgetPeer() {
   ping_standby_ = false;
   std::fill(failed_here_.begin(), failed_here_.end(), false);
   std::fill(release_.begin(), release_.end(), false);
+  std::fill(take_.begin(), take_.end(), false);
   stonith_running_ = stonith_waiting_ = false;
   takeover_announced_ = takeover_reported_ = false;
 }
@@ -196,6 +236,7 @@ void ClusterBrain::OperationDone(int g, OpOutcome outcome) {
   assert(op_in_flight_);
   op_in_flight_ = false;
   const size_t i = static_cast<size_t>(g);
+  Bump(g);
   switch (outcome) {
     case OpOutcome::kProbedRunning:
       state_[i] = GroupState::kRunning;
@@ -210,11 +251,13 @@ void ClusterBrain::OperationDone(int g, OpOutcome outcome) {
       state_[i] = GroupState::kRunning;
       requested_.erase(g);
       handoff_.erase(g);
+      take_[i] = false;
       break;
     case OpOutcome::kStartFailed:
       state_[i] = GroupState::kStopped;
       failed_here_[i] = true;
       requested_.erase(g);
+      take_[i] = false;
       Log(HbLevel::kCrit, "Resource group " + Key(g) + " failed to start here: released it");
       if (PeerUsable() && phase_ == Phase::kRunning) {
         handoff_.insert(g);
@@ -277,6 +320,7 @@ Result<std::string> ClusterBrain::Takeover(Which which) {
     refusal_logged_[static_cast<size_t>(g)] = false;
     requested_.insert(g);
     handoff_.erase(g);
+    Bump(g);
     ++count;
   }
   if (count == 0) {
@@ -337,6 +381,7 @@ void ClusterBrain::ReconcileShutdown() {
     if (state_[static_cast<size_t>(g)] != GroupState::kRunning) continue;
     release_[static_cast<size_t>(g)] = true;  // hand over as soon as stopped
     state_[static_cast<size_t>(g)] = GroupState::kStopping;
+    Bump(g);
     op_in_flight_ = true;
     Emit(BrainAction::Kind::kStop, g);
     return;
@@ -374,6 +419,7 @@ void ClusterBrain::ReconcileWithoutPeer(bool announce) {
       Log(HbLevel::kInfo, "Resources being acquired from " + cfg_.peer_node + ".");
     }
     state_[i] = GroupState::kStarting;
+    Bump(g);
     op_in_flight_ = true;
     Emit(BrainAction::Kind::kStart, g);
     Emit(BrainAction::Kind::kSendStatus, -1);
@@ -415,7 +461,10 @@ void ClusterBrain::ReconcileWithPeer() {
     ping_standby_ = false;
     if (cfg_.auto_failback != config::AutoFailback::kOff) {
       for (int g = 0; g < group_count(); ++g) {
-        if (cfg_.groups[static_cast<size_t>(g)].local && p.held.count(g)) requested_.insert(g);
+        if (cfg_.groups[static_cast<size_t>(g)].local && p.held.count(g)) {
+          requested_.insert(g);
+          Bump(g);
+        }
       }
       if (!requested_.empty()) {
         Log(HbLevel::kInfo, "Ping nodes reachable again: asking for our resources back");
@@ -451,6 +500,7 @@ void ClusterBrain::ReconcileWithPeer() {
                                 cfg_.groups[i].preferred + " is its preferred node");
         release_[i] = false;
         state_[i] = GroupState::kStopping;
+        Bump(g);
         op_in_flight_ = true;
         Emit(BrainAction::Kind::kStop, g);
         Emit(BrainAction::Kind::kSendStatus, -1);
@@ -465,13 +515,14 @@ void ClusterBrain::ReconcileWithPeer() {
       }
       continue;
     }
-    if (p.requested.count(g) && !release_[i]) {
+    if (p.requested.count(g) && Fresh(p, g) && !release_[i]) {
       release_[i] = true;
       Log(HbLevel::kInfo, "Node " + cfg_.peer_node + " requests resource group " + Key(g) +
                               ": handing it over");
     }
     if (release_[i]) {
       state_[i] = GroupState::kStopping;
+      Bump(g);
       op_in_flight_ = true;
       Emit(BrainAction::Kind::kStop, g);
       Emit(BrainAction::Kind::kSendStatus, -1);
@@ -483,20 +534,14 @@ void ClusterBrain::ReconcileWithPeer() {
   for (int g = 0; g < group_count(); ++g) {
     const size_t i = static_cast<size_t>(g);
     if (state_[i] != GroupState::kStopped || p.held.count(g)) continue;
-    const bool handed = p.handoff.count(g) > 0;
+    const bool handed = take_[i];
     const bool wanted = requested_.count(g) > 0;
     const bool mine = cfg_.groups[i].local && p.acks_us && handoff_.count(g) == 0 && !ping_worse;
     if (!handed && !wanted && !mine) continue;
-    if (failed_here_[i]) {
-      if (!refusal_logged_[i]) {
-        refusal_logged_[i] = true;
-        Log(HbLevel::kError, "Not starting resource group " + Key(g) +
-                                 ": it failed to start here (clear with a takeover request)");
-      }
-      continue;
-    }
+    if (failed_here_[i] && !handed) continue;  // refused when latched, or cleared by takeover
     handoff_.erase(g);
     state_[i] = GroupState::kStarting;
+    Bump(g);
     op_in_flight_ = true;
     Emit(BrainAction::Kind::kStart, g);
     Emit(BrainAction::Kind::kSendStatus, -1);

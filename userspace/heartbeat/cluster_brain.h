@@ -20,7 +20,12 @@
 //
 // Handing over. A node gives a group up by stopping it and listing it in `ho`;
 // the other starts it when it sees it listed and not held. `rq` asks the other
-// node to hand groups over (takeover). Uses: standby and takeover requests, a
+// node to hand groups over (takeover). Messages cross: each node counts its
+// changes (its epoch, `ep`) and says how far it has seen the other's (`pe`),
+// and a hand-over or request about a group counts only if its sender had seen
+// our latest change to that group; a hand-over once seen is remembered until
+// the group is started. If each node offers the group to the other (a message
+// was lost), its preferred node takes it. Uses: standby and takeover requests, a
 // failed start (handed over unless it failed there too: a group that failed to
 // start on a node is not started there again until an operator request or the
 // other node's death), auto_failback (on the other node's return the holder
@@ -78,6 +83,8 @@ struct PeerReport {
   GroupSet requested;
   std::optional<int> ping_up;
   bool acks_us = false;  // its ack names our current generation
+  uint64_t epoch = 0;       // its epoch (ep)
+  uint64_t seen_epoch = 0;  // our epoch as it last saw it (pe)
 };
 
 enum class Which { kAll, kLocal, kForeign };
@@ -138,6 +145,8 @@ class ClusterBrain {
   NodeStatus Status() const { return active_ ? NodeStatus::kActive : NodeStatus::kUp; }
   // The generation we acknowledge, if any.
   std::optional<uint64_t> Ack() const;
+  uint64_t Epoch() const { return epoch_; }
+  uint64_t PeerEpoch() const { return peer_epoch_; }
 
   // --- views ----------------------------------------------------------------
   GroupState state(int group) const { return state_[static_cast<size_t>(group)]; }
@@ -168,6 +177,10 @@ class ClusterBrain {
   void Emit(BrainAction::Kind kind, int group);
   void Log(HbLevel level, std::string text);
   void SetActive();
+  // Records a change to what we say about group g.
+  void Bump(int g);
+  // The peer's report had seen our latest change to group g.
+  bool Fresh(const PeerReport& p, int g) const;
   const std::string& Key(int g) const { return cfg_.groups[static_cast<size_t>(g)].key; }
 
   BrainConfig cfg_;
@@ -180,8 +193,12 @@ class ClusterBrain {
   std::vector<bool> release_;       // stop it, then hand it over
   std::vector<bool> conflict_logged_;
   std::vector<bool> refusal_logged_;
+  std::vector<bool> take_;  // handed to us: start it when free
   GroupSet handoff_;
   GroupSet requested_;
+  uint64_t epoch_ = 1;
+  std::vector<uint64_t> changed_;  // our epoch at the last change about each group
+  uint64_t peer_epoch_ = 0;
 
   PeerState peer_state_ = PeerState::kUnknown;
   std::optional<PeerReport> peer_;

@@ -248,6 +248,8 @@ void HeartbeatDaemon::SendStatus(MessageType type) {
     info.requested = brain_->Requested();
     info.ack_generation = brain_->Ack();
   }
+  info.epoch = brain_->Epoch();
+  info.peer_epoch = brain_->PeerEpoch();
   if (ping_tracker_) info.ping_up = ping_tracker_->UpCount();
   for (auto& m : media_) {
     info.link = m->spec().tag;
@@ -328,6 +330,8 @@ PeerReport HeartbeatDaemon::MakeReport(const HeartbeatInfo& info) const {
   }
   p.ping_up = info.ping_up;
   p.acks_us = info.ack_generation && *info.ack_generation == generation_;
+  p.epoch = info.epoch;
+  p.seen_epoch = info.peer_epoch;
   return p;
 }
 

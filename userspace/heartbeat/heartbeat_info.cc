@@ -106,6 +106,8 @@ Message ToMessage(const HeartbeatInfo& info) {
   m.Add("rs", FormatGroupSet(info.held));
   m.Add("ho", FormatGroupSet(info.handoff));
   m.Add("rq", FormatGroupSet(info.requested));
+  m.Add("ep", Hex(info.epoch));
+  m.Add("pe", Hex(info.peer_epoch));
   if (info.ping_up) m.Add("pn", std::to_string(*info.ping_up));
   if (info.ack_generation) m.Add("ack", Hex(*info.ack_generation));
   return m;
@@ -176,6 +178,12 @@ Result<HeartbeatInfo> FromMessage(const Message& m) {
     if (!set.ok()) return Bad(f.name, set.status().message());
     *f.out = std::move(set).value();
   }
+  auto ep = RequiredHex(m, "ep");
+  if (!ep.ok()) return ep.status();
+  info.epoch = *ep;
+  auto pe = RequiredHex(m, "pe");
+  if (!pe.ok()) return pe.status();
+  info.peer_epoch = *pe;
   if (auto pn = m.Get("pn")) {
     auto n = ParseInteger(*pn, 0, 1 << 20);
     if (!n) return Bad("pn", "is not a count");

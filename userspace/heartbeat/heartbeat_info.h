@@ -10,6 +10,8 @@
 //   rs   groups the sender holds      ho   groups it hands to the receiver
 //   rq   groups it asks the receiver to hand over
 //   pn   ping nodes the sender sees   ack  generation of the peer it sees alive
+//   ep   sender's epoch: a count of its changes to what it holds, hands over or asks for
+//   pe   the receiver's epoch as the sender last saw it
 //
 // Groups are named by their position in haresources ("0,2"); hr lets the
 // receiver check that both nodes number them the same way.
@@ -51,6 +53,8 @@ struct HeartbeatInfo {
   GroupSet requested;
   std::optional<int> ping_up;
   std::optional<uint64_t> ack_generation;
+  uint64_t epoch = 0;       // ep
+  uint64_t peer_epoch = 0;  // pe (0: has not seen the receiver yet)
   bool operator==(const HeartbeatInfo&) const = default;
 };
 
