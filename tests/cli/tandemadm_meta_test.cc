@@ -123,7 +123,10 @@ TEST_F(MetaVerbsTest, ApplyAlMarksTheExtentsACrashedPrimaryLeftHot) {
     (*md)->bitmap().ClearAll();
     ASSERT_TRUE(wait([&](io::IoCallback cb) { (*md)->FlushBitmap(cb); }).ok());
     ASSERT_TRUE(wait([&](io::IoCallback cb) {
-      (*md)->UpdateSuperblock([](meta::Superblock& sb) { sb.Set(meta::kFlagPrimaryInd, true); }, cb);
+      (*md)->UpdateSuperblock([](meta::Superblock& sb) {
+        sb.Set(meta::kFlagPrimaryInd, true);
+        sb.Set(meta::kFlagAlClean, false);  // as tandemd does at attach
+      }, cb);
     }).ok());
     ASSERT_TRUE(wait([&](io::IoCallback cb) { (*md)->activity_log().Activate(3, 3, cb); }).ok());
     ASSERT_TRUE(wait([&](io::IoCallback cb) { (*md)->activity_log().Activate(5, 5, cb); }).ok());

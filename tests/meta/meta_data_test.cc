@@ -87,7 +87,10 @@ TEST_F(MetaDataTest, ApplyActivityLogMarksHotExtentsAndCleansTheLog) {
   md->bitmap().ClearAll();
   ASSERT_TRUE(Wait(loop_, [&](io::IoCallback cb) { md->FlushBitmap(cb); }).ok());
   ASSERT_TRUE(Wait(loop_, [&](io::IoCallback cb) {
-    md->UpdateSuperblock([](Superblock& sb) { sb.Set(kFlagPrimaryInd, true); }, cb);
+    md->UpdateSuperblock([](Superblock& sb) {
+      sb.Set(kFlagPrimaryInd, true);
+      sb.Set(kFlagAlClean, false);  // the log is open while attached (as tandemd does)
+    }, cb);
   }).ok());
   ASSERT_TRUE(Wait(loop_, [&](io::IoCallback cb) { md->activity_log().Activate(2, 3, cb); }).ok());
   md.reset();  // "crash" with extents 2 and 3 hot
