@@ -156,20 +156,7 @@ Status HeartbeatDaemon::Start() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
-  auto wait_signal = std::make_shared<std::function<void()>>();
-  *wait_signal = [this, alive, wait_signal] {
-    signals_.async_wait([this, alive, wait_signal](const boost::system::error_code& ec, int sig) {
-      if (!*alive || ec) return;
-      if (sig == SIGHUP) {
-        HbLog(HbLevel::kInfo, "SIGHUP: Tandem does not reload its configuration; restart "
-                              "heartbeat to apply changes");
-      } else {
-        Shutdown();
-      }
-      (*wait_signal)();
-    });
-  };
-  (*wait_signal)();
+  WaitSignal();
 
   respawner_ = std::make_unique<Respawner>(loop_, env_, children_.get(), cf.respawns, script_env_);
   brain_ = std::make_unique<ClusterBrain>(MakeBrainConfig());
@@ -182,6 +169,20 @@ Status HeartbeatDaemon::Start() {
   ArmDeadline();
   Pump();
   return Status::Ok();
+}
+
+void HeartbeatDaemon::WaitSignal() {
+  auto alive = alive_;
+  signals_.async_wait([this, alive](const boost::system::error_code& ec, int sig) {
+    if (!*alive || ec) return;
+    if (sig == SIGHUP) {
+      HbLog(HbLevel::kInfo, "SIGHUP: Tandem does not reload its configuration; restart "
+                            "heartbeat to apply changes");
+    } else {
+      Shutdown();
+    }
+    WaitSignal();
+  });
 }
 
 Status HeartbeatDaemon::SetUpMedia() {
@@ -643,21 +644,20 @@ void HeartbeatDaemon::FinishShutdown(bool clean) {
     // The shutdown notice, a few times over every link: UDP may lose one.
     // No status message may follow it.
     keepalive_timer_.cancel();
-    auto copies = std::make_shared<int>(0);
-    auto send = std::make_shared<std::function<void()>>();
-    *send = [this, alive, copies, send] {
-      if (!*alive) return;
-      SendStatus(MessageType::kShutdown);
-      if (++*copies >= kShutdownNoticeCopies) {
-        ExitLoop();
-        return;
-      }
-      exit_timer_.expires_after(kShutdownNoticeSpacing);
-      exit_timer_.async_wait([alive, send](const boost::system::error_code& ec) {
-        if (*alive && !ec) (*send)();
-      });
-    };
-    (*send)();
+    SendShutdownNotice(kShutdownNoticeCopies);
+  });
+}
+
+void HeartbeatDaemon::SendShutdownNotice(int copies_left) {
+  SendStatus(MessageType::kShutdown);
+  if (copies_left <= 1) {
+    ExitLoop();
+    return;
+  }
+  auto alive = alive_;
+  exit_timer_.expires_after(kShutdownNoticeSpacing);
+  exit_timer_.async_wait([this, alive, copies_left](const boost::system::error_code& ec) {
+    if (*alive && !ec) SendShutdownNotice(copies_left - 1);
   });
 }
 

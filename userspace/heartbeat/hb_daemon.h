@@ -122,6 +122,8 @@ class HeartbeatDaemon {
   void FinishOperation();
   void RunStonith(size_t index);
   void FinishShutdown(bool clean);
+  void SendShutdownNotice(int copies_left);
+  void WaitSignal();
   void ExitLoop();
 
   // --- control socket

@@ -91,6 +91,11 @@ int RunDaemon(const tandem::heartbeat::HeartbeatOptions& options, int ready_fd) 
     return tandem::kExitFailed;
   }
   tell("OK\n");
+  if (ready_fd >= 0) {
+    // In the background from now on: nothing may hold the caller's terminal or pipes.
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) ::dup2(devnull, 2);
+  }
   loop.run();
   (void)env->RemoveFile(pid_file);
   return tandem::kExitOk;

@@ -300,5 +300,71 @@ TEST(HeartbeatFailover, AStartThatFailsEverywhereLeavesTheGroupDown) {
   EXPECT_THAT(c.RecordLines(), ElementsAre("alpha stop a", "bravo stop a"));
 }
 
+TEST(HeartbeatFailover, ALateHeartbeatIsAWarningNotADeath) {
+  HbCluster c;
+  ASSERT_TRUE(c.BringUp()) << c.Logs();
+  ::kill(c.pid(kBravo), SIGSTOP);  // more than warntime (1 s), less than deadtime (2 s)
+  std::this_thread::sleep_for(milliseconds(1400));
+  ::kill(c.pid(kBravo), SIGCONT);
+  ASSERT_TRUE(c.WaitForLog(kAlpha, "WARN: Late heartbeat: Node bravo: interval ", seconds(5)))
+      << c.Logs();
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_THAT(c.Log(kAlpha), Not(HasSubstr("is dead")));
+  EXPECT_THAT(c.Log(kAlpha), Not(HasSubstr("Link bravo:lo dead.")));
+  EXPECT_THAT(c.RecordLines(), ElementsAre("alpha start a", "alpha start b"));
+}
+
+TEST(HeartbeatFailover, LsbInitScriptsGetOnlyTheAction) {
+  HbClusterOptions o;
+  o.serial = false;
+  o.haresources = "alpha rec::a svc\n";
+  HbCluster c(o);
+  const std::string init = c.dir().path() + "/init.d";
+  c.dir().Write("init.d/svc",
+                "#!/bin/sh\necho \"$TANDEM_NODE lsb-$# $1 $(date +%s%3N)\" >> " + c.record_file() +
+                    "\n[ \"$1\" = status ] && exit 3\nexit 0\n",
+                0755);
+  c.Start(kAlpha, {"--init-dir", init});
+  c.Start(kBravo, {"--init-dir", init});
+  ASSERT_TRUE(c.WaitForRecord("alpha lsb-1 start", seconds(20))) << c.Logs();
+  EXPECT_THAT(c.Log(kAlpha), HasSubstr("Running " + init + "/svc start"));
+  auto lines = c.RecordLines();
+  EXPECT_EQ(lines.back(), "alpha lsb-1 start");
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "alpha lsb-1 status"), lines.end());
+}
+
+TEST(HeartbeatFailover, DaemonModeStartsInTheBackgroundOncePerRunDirectory) {
+  HbClusterOptions o;
+  o.serial = false;
+  HbCluster c(o);
+  std::vector<std::string> argv = {kHeartbeatBin, "--node", "alpha", "--config-dir", c.ha_dir(kAlpha),
+                                   "--run-dir", c.run_dir(kAlpha), "--state-dir",
+                                   c.node_dir(kAlpha) + "/state", "--bind", "127.0.0.2"};
+  const std::string pid_file = c.run_dir(kAlpha) + "/heartbeat.pid";
+  struct Guard {  // the daemon is not our child: make sure it goes
+    std::string pid_file;
+    ~Guard() {
+      const std::string pid = ReadFileOrEmpty(pid_file);
+      if (!pid.empty()) ::kill(std::stoi(pid), SIGKILL);
+    }
+  } guard{pid_file};
+  auto r = RunCommand(argv, 30);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  ASSERT_FALSE(ReadFileOrEmpty(pid_file).empty());
+  auto again = RunCommand(argv, 30);
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_THAT(again.err, HasSubstr("heartbeat is already running (pid "));
+  auto status = c.Cli(kAlpha, {"status", "--json"});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_THAT(status.out, HasSubstr("\"node\": \"alpha\""));
+  auto stop = c.Cli(kAlpha, {"stop"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_TRUE(ReadFileOrEmpty(pid_file).empty());
+  auto gone = c.Cli(kAlpha, {"status"});
+  EXPECT_EQ(gone.exit_code, 3);
+  EXPECT_THAT(gone.out, HasSubstr("Heartbeat is stopped on this node"));
+}
+
 }  // namespace
 }  // namespace tandem::testing
