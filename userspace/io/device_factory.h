@@ -6,7 +6,7 @@
 // Engine choice: config `disk { io-engine uring|aio|sync; }`. The factory probes
 // at run time; an engine the kernel refuses falls back (uring -> aio -> sync)
 // with a log line naming the reason. Caching: kAuto picks the documented default
-// for the backing type (docs/meta-data.md, "Backing-disk I/O").
+// for the backing type (docs/io.md, "Caching").
 
 #include <boost/asio/io_context.hpp>
 #include <memory>

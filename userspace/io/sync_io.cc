@@ -2,10 +2,13 @@
 
 namespace tandem::io {
 
-bool RunLoopUntil(boost::asio::io_context& loop, const bool* done,
-                  std::chrono::milliseconds timeout) {
+namespace {
+// Runs `loop` one handler at a time until `finished()` or the deadline.
+template <typename Pred>
+bool RunLoopUntilPredicate(boost::asio::io_context& loop, Pred finished,
+                           std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!*done) {
+  while (!finished()) {
     auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) return false;
     if (loop.stopped()) loop.restart();
@@ -13,6 +16,19 @@ bool RunLoopUntil(boost::asio::io_context& loop, const bool* done,
                      std::chrono::milliseconds(1));
   }
   return true;
+}
+}  // namespace
+
+bool RunLoopUntil(boost::asio::io_context& loop, const bool* done,
+                  std::chrono::milliseconds timeout) {
+  return RunLoopUntilPredicate(
+      loop, [done] { return *done; }, timeout);
+}
+
+bool WaitUntilIdle(boost::asio::io_context& loop, const BlockDevice& device,
+                   std::chrono::milliseconds timeout) {
+  return RunLoopUntilPredicate(
+      loop, [&device] { return device.in_flight() == 0; }, timeout);
 }
 
 template <typename Submit>
@@ -33,8 +49,7 @@ Status SyncIo::Read(uint64_t offset, void* buf, size_t len) {
   return Wait("read", [&](IoCallback cb) { dev_.Read(offset, buf, len, std::move(cb)); });
 }
 Status SyncIo::Write(uint64_t offset, const void* buf, size_t len, uint32_t flags) {
-  return Wait("write",
-              [&](IoCallback cb) { dev_.Write(offset, buf, len, flags, std::move(cb)); });
+  return Wait("write", [&](IoCallback cb) { dev_.Write(offset, buf, len, flags, std::move(cb)); });
 }
 Status SyncIo::Flush() {
   return Wait("flush", [&](IoCallback cb) { dev_.Flush(std::move(cb)); });

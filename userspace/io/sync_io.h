@@ -37,4 +37,9 @@ class SyncIo {
 bool RunLoopUntil(boost::asio::io_context& loop, const bool* done,
                   std::chrono::milliseconds timeout);
 
+// Runs `loop` until `device` has nothing in flight (in_flight() == 0), the
+// precondition for destroying it; false on timeout. Owners stop submitting first.
+bool WaitUntilIdle(boost::asio::io_context& loop, const BlockDevice& device,
+                   std::chrono::milliseconds timeout);
+
 }  // namespace tandem::io
