@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "admin/daemon_commands.h"
+#include "admin/device_commands.h"
 #include "admin/dump_command.h"
 #include "admin/meta_commands.h"
 #include "common/cli.h"
@@ -107,6 +108,16 @@ int main(int argc, char** argv) {
     daemon_commands.emplace_back(cmd, n);
   }
 
+  // The block device at the configured `device` path (kernel-shim's tandem-attach).
+  std::vector<std::pair<CLI::App*, std::string>> device_commands;
+  for (const char* verb : {"attach-device", "detach-device"}) {
+    auto* cmd = app.add_subcommand(verb, std::string(verb) == "attach-device"
+                                             ? "Make the export the block device at `device`"
+                                             : "Remove that block device (refused while mounted)");
+    cmd->add_option("resources", resources, "Resource names, or all")->required();
+    device_commands.emplace_back(cmd, verb);
+  }
+
   int rc = tandem::ParseCommandLine(app, argc, argv, &common);
   if (rc >= 0) return rc;
   admin.common = common;
@@ -115,6 +126,9 @@ int main(int argc, char** argv) {
     if (cmd->parsed()) {
       return tandem::admin::RunDaemonVerb(verb, admin, resources, dflags, std::cout, std::cerr);
     }
+  }
+  for (const auto& [cmd, verb] : device_commands) {
+    if (cmd->parsed()) return tandem::admin::RunDeviceVerb(verb, admin, resources, std::cerr);
   }
   for (const auto& [cmd, verb] : meta_commands) {
     if (cmd->parsed()) {
