@@ -224,7 +224,8 @@ TEST(HeartbeatFailover, ForgedPacketsAreDroppedLoggedAndChangeNothing) {
   stranger.seq = 1u << 30;
   SendTo(c.port(), Signed(stranger, o.authkeys), 40004);
   // 5. garbage
-  SendTo(c.port(), std::string("\x00\x01\xff>>>\nnot a message", 22), 40005);
+  static const char kGarbage[] = "\x00\x01\xff>>>\nnot a message";
+  SendTo(c.port(), std::string(kGarbage, sizeof kGarbage - 1), 40005);
   // 6. a copy signed for the serial link arriving on the UDP one
   heartbeat::HeartbeatInfo moved = evil;
   moved.link = "serial:0";
@@ -298,6 +299,26 @@ TEST(HeartbeatFailover, AStartThatFailsEverywhereLeavesTheGroupDown) {
   EXPECT_EQ(c.Holder(kAlpha), "none");
   EXPECT_EQ(c.Holder(kBravo), "none");
   EXPECT_THAT(c.RecordLines(), ElementsAre("alpha stop a", "bravo stop a"));
+}
+
+// A node that hangs (SIGSTOP) past deadtime looks dead to the other, which
+// takes over; when it wakes up both hold the group: the rule keeps it on its
+// preferred node and the other stops it.
+TEST(HeartbeatFailover, AHungNodeThatWakesUpAfterATakeoverKeepsItsOwnGroup) {
+  HbCluster c;
+  ASSERT_TRUE(c.BringUp()) << c.Logs();
+  ::kill(c.pid(kAlpha), SIGSTOP);
+  const bool took = c.WaitForRecord("bravo start b", seconds(15));
+  ::kill(c.pid(kAlpha), SIGCONT);
+  ASSERT_TRUE(took) << c.Logs();
+  ASSERT_TRUE(c.WaitForRecord("bravo stop a", seconds(15))) << c.Logs();
+  EXPECT_THAT(c.Log(kBravo), HasSubstr("WARN: node alpha: is dead"));
+  EXPECT_THAT(c.Log(kBravo), HasSubstr("CRIT: Both nodes hold resource group rec::a"));
+  EXPECT_THAT(c.Log(kBravo), HasSubstr("releasing it here, alpha is its preferred node"));
+  EXPECT_THAT(c.RecordLines(), ElementsAre("alpha start a", "alpha start b", "bravo start a",
+                                           "bravo start b", "bravo stop b", "bravo stop a"));
+  EXPECT_TRUE(WaitUntil([&] { return c.Holder(kBravo) == "alpha"; }, seconds(5)));
+  EXPECT_EQ(c.Status(kAlpha)["groups"][0]["here"], "running");
 }
 
 TEST(HeartbeatFailover, ALateHeartbeatIsAWarningNotADeath) {

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -279,16 +280,14 @@ class HbCluster {
     for (const auto& r : Records()) out.push_back(r.node + " " + r.action + " " + r.resource);
     return out;
   }
-  const Record* FindRecord(const std::string& line, size_t from = 0) const {
-    static thread_local std::vector<Record> all;
-    all = Records();
-    for (size_t i = from; i < all.size(); ++i) {
-      if (all[i].node + " " + all[i].action + " " + all[i].resource == line) return &all[i];
+  std::optional<Record> FindRecord(const std::string& line) const {
+    for (const auto& r : Records()) {
+      if (r.node + " " + r.action + " " + r.resource == line) return r;
     }
-    return nullptr;
+    return std::nullopt;
   }
   bool WaitForRecord(const std::string& line, std::chrono::milliseconds timeout) {
-    return WaitUntil([&] { return FindRecord(line) != nullptr; }, timeout);
+    return WaitUntil([&] { return FindRecord(line).has_value(); }, timeout);
   }
 
   // Both daemons up, alpha holding group 0 (alpha's), both agreeing.

@@ -118,7 +118,7 @@ TEST(HeartbeatStonith, TheDeadNodeIsResetBeforeTheTakeover) {
       << c.Logs();
   EXPECT_THAT(c.Log(kBravo), HasSubstr("stonith: power switch pdu-1 not answering"));
   std::this_thread::sleep_for(milliseconds(1000));
-  EXPECT_EQ(c.FindRecord("bravo start a"), nullptr) << "no takeover without a successful STONITH";
+  EXPECT_FALSE(c.FindRecord("bravo start a").has_value()) << "no takeover without a successful STONITH";
   // The switch answers again: the next attempt (deadtime later) succeeds.
   ::unlink((c.dir().path() + "/fence-broken").c_str());
   ASSERT_TRUE(c.WaitForRecord("bravo start b", seconds(15))) << c.Logs();
