@@ -136,7 +136,8 @@ Result<std::vector<KernelConnection>> ConnectKernelSockets(const ResourceTarget&
   return conns;
 }
 
-Result<ShimState> AttachKernel(const ResourceTarget& t, const AttachOptions& o, Mode mode) {
+Result<ShimState> AttachKernel(const ResourceTarget& t, const AttachOptions& o, Mode mode,
+                               int lock_fd) {
   ShimState s;
   s.resource = t.name;
   s.mode = mode;
@@ -181,7 +182,7 @@ Result<ShimState> AttachKernel(const ResourceTarget& t, const AttachOptions& o, 
       return index.status().WithContext(t.name);
     }
     p.index = *index;
-    Result<pid_t> pid = IoctlConnect(p, fds[0], s.log_file, Ms(o));
+    Result<pid_t> pid = IoctlConnect(p, fds[0], s.log_file, Ms(o), {lock_fd});
     if (!pid.ok()) return pid.status().WithContext(t.name);
     s.nbd_index = *index;
     s.pid = *pid;
@@ -234,8 +235,8 @@ Result<ShimState> Attach(const ResourceTarget& t, const AttachOptions& o, std::o
   if (!mode.ok()) return mode.status().WithContext(t.name);
   log << "tandem-attach: " << t.name << ": using " << mode->reason << "\n";
 
-  Result<ShimState> s =
-      mode->mode == Mode::kFuse ? AttachFuse(t, o, lock->fd()) : AttachKernel(t, o, mode->mode);
+  Result<ShimState> s = mode->mode == Mode::kFuse ? AttachFuse(t, o, lock->fd())
+                                                  : AttachKernel(t, o, mode->mode, lock->fd());
   if (!s.ok()) return s.status();
   Status st = WaitForNode(s->block_device, Ms(o));
   if (st.ok()) st = MakeDeviceLink(t.device_path, s->block_device);

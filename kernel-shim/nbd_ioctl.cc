@@ -41,7 +41,7 @@ Result<int> IoctlFindFree() {
 }
 
 Result<pid_t> IoctlConnect(const NbdDeviceParams& p, int sock, const std::string& log_file,
-                           int timeout_ms) {
+                           int timeout_ms, const std::vector<int>& close_fds) {
   const std::string dev = Dev(p.index);
   const int fd = ::open(dev.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
@@ -74,6 +74,7 @@ Result<pid_t> IoctlConnect(const NbdDeviceParams& p, int sock, const std::string
   if (pid < 0) return fail("fork");
   if (pid == 0) {
     // The holder: its own session, stdio to the log, NBD_DO_IT until disconnected.
+    for (int f : close_fds) ::close(f);
     ::setsid();
     const int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "nbd_netlink.h"
@@ -22,9 +23,10 @@
 namespace tandem::shim {
 
 Result<int> IoctlFindFree();
-// `sock` is consumed (closed in this process whether it succeeds or not).
+// `sock` is consumed (closed in this process whether it succeeds or not);
+// `close_fds` are closed in the holder (e.g. the caller's lock).
 Result<pid_t> IoctlConnect(const NbdDeviceParams& params, int sock, const std::string& log_file,
-                           int timeout_ms);
+                           int timeout_ms, const std::vector<int>& close_fds = {});
 Status IoctlDisconnect(int index);
 // Whether /dev/nbd<index> is configured (sysfs pid present and size > 0).
 bool NbdDeviceLive(int index);

@@ -9,10 +9,12 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libcli11-dev liburing-dev libaio-dev libboost-dev libssl-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libfuse3-dev fuse3 clang libclang-rt-14-dev clang-format
+  libfuse3-dev fuse3 libnl-genl-3-dev clang libclang-rt-14-dev clang-format
   # tests, demo and benchmarks: real third-party peers and tools
   qemu-utils libnbd-bin python3-libnbd fio nbdkit e2fsprogs socat iproute2
   util-linux procps psmisc kmod
+  # kernel-shim's VM test: boots Debian's kernel (downloaded into /var/cache/tandem-test)
+  qemu-system-x86 busybox-static cpio
 )
 
 missing=()
