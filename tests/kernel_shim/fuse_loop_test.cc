@@ -103,13 +103,13 @@ TEST_F(FuseLoop, AttachServesThePrimaryAndFioVerifiesEveryBlockSize) {
     // Each run on its own 24 MiB region, random order, every block written
     // once and verified (crc32c header with the block's offset).
     const std::string offset = std::to_string((i % 2) * 24) + "M";
-    auto fio =
-        RunCommand({"/usr/bin/fio", "--name=shimcheck", "--filename=" + dev, "--direct=1",
-                    "--rw=randwrite", std::string("--bs=") + r.bs,
-                    std::string("--ioengine=") + r.engine, "--iodepth=" + std::to_string(r.depth),
-                    "--offset=" + offset, "--size=24M", "--verify=crc32c", "--do_verify=1",
-                    "--verify_fatal=1", "--randrepeat=0", "--group_reporting"},
-                   240);
+    auto fio = RunCommand(
+        {"/usr/bin/fio", "--name=shimcheck", "--filename=" + dev, "--direct=1", "--rw=randwrite",
+         std::string("--bs=") + r.bs, std::string("--ioengine=") + r.engine,
+         "--iodepth=" + std::to_string(r.depth), "--offset=" + offset, "--size=24M",
+         "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--randrepeat=0",
+         "--group_reporting", "--verify_state_save=0"},
+        240);
     EXPECT_EQ(fio.exit_code, 0) << r.bs << " " << r.engine << ":\n" << fio.out << fio.err;
     EXPECT_NE(fio.out.find("err= 0"), std::string::npos) << fio.out;
     EXPECT_EQ((fio.out + fio.err).find("verify failed"), std::string::npos) << fio.out << fio.err;
