@@ -1,0 +1,474 @@
+// The NBD server and Tandem's own client together, over real sockets: Unix
+// and TCP on 127.0.0.x, simple and structured replies, many requests in
+// flight with replies in completion order, refusals with messages, TLS,
+// disconnecting clients, limits, and the listening socket's rules.
+#include "nbd/server.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "io/delayed_device.h"
+#include "io/fault_injecting_device.h"
+#include "io/mem_block_device.h"
+#include "nbd/blocking_client.h"
+#include "nbd/client.h"
+#include "nbd/wire.h"
+#include "nbd_test_util.h"
+#include "testing/test_util.h"
+
+namespace tandem::nbd {
+namespace {
+
+using testing::Bytes;
+using testing::Pattern;
+using testing::ReadFileRange;
+using testing::TestServer;
+
+constexpr uint64_t kSize = 64 << 20;
+
+struct Mode {
+  bool tcp;
+  bool structured;
+};
+
+std::string ModeName(const ::testing::TestParamInfo<Mode>& info) {
+  return std::string(info.param.tcp ? "Tcp" : "Unix") +
+         (info.param.structured ? "Structured" : "Simple");
+}
+
+class ServerRoundTrip : public ::testing::TestWithParam<Mode> {
+ protected:
+  void SetUp() override {
+    path_ = dir_.path() + "/disk.img";
+    testing::MakeFile(path_, kSize);
+    ASSERT_TRUE(server_.Start().ok());
+    backend_ = server_.AddFileExport("r0", path_, io::CacheMode::kDirect, {"test export", 0});
+    socket_ = server_.ListenUnix(dir_.path() + "/r0.sock");
+    port_ = server_.ListenTcp("127.0.0.2");
+    server_.Run();
+  }
+
+  ClientEndpoint Endpoint() const {
+    return GetParam().tcp ? ClientEndpoint::Tcp("127.0.0.2", port_) : ClientEndpoint::Unix(socket_);
+  }
+  ClientOptions Options() const {
+    ClientOptions o;
+    o.export_name = "r0";
+    o.structured_replies = GetParam().structured;
+    return o;
+  }
+
+  tandem::testing::ScratchDir dir_;
+  std::string path_, socket_;
+  uint16_t port_ = 0;
+  TestServer server_;
+  std::shared_ptr<DeviceBackend> backend_;
+};
+
+TEST_P(ServerRoundTrip, EveryCommandReachesTheFile) {
+  BlockingClient c;
+  ASSERT_TRUE(c.Connect(Endpoint(), Options()).ok());
+  EXPECT_EQ(c.info().size, kSize);
+  EXPECT_EQ(c.info().structured, GetParam().structured);
+  EXPECT_EQ(c.info().description, "test export");
+  EXPECT_TRUE(c.info().flags & kFlagCanMultiConn);
+  uint64_t seed = 10;
+  for (uint32_t len : {512u, 4096u, 65536u, 1u << 20, 32u << 20}) {
+    for (uint64_t off : {uint64_t{0}, uint64_t{1} << 20, kSize - len}) {
+      SCOPED_TRACE(std::to_string(len) + "@" + std::to_string(off));
+      const Bytes data = Pattern(len, ++seed);
+      ASSERT_TRUE(c.Write(off, len, data.data(), seed % 2 == 0).ok());
+      Bytes back(len);
+      ASSERT_TRUE(c.Read(off, len, back.data()).ok());
+      EXPECT_EQ(back, data);
+      EXPECT_EQ(ReadFileRange(path_, off, len), data) << "the file itself";
+    }
+  }
+  ASSERT_TRUE(c.Flush().ok());
+  ASSERT_TRUE(c.WriteZeroes(4096, 8192, /*no_hole=*/true, /*fua=*/true).ok());
+  EXPECT_EQ(ReadFileRange(path_, 4096, 8192), Bytes(8192, 0));
+  ASSERT_TRUE(c.WriteZeroes(1 << 20, 1 << 20, false, false).ok());
+  EXPECT_EQ(ReadFileRange(path_, 1 << 20, 1 << 20), Bytes(1 << 20, 0));
+  ASSERT_TRUE(c.Trim(2 << 20, 1 << 20, true).ok());
+  ASSERT_TRUE(c.Read(0, 0, nullptr).ok()) << "an empty read";
+  ASSERT_TRUE(c.Disconnect().ok());
+  EXPECT_TRUE(server_.WaitFor([&] { return server_.server().connections().count() == 0; }));
+  EXPECT_EQ(server_.OnLoop([&] { return backend_->openers(); }), 0u);
+}
+
+TEST_P(ServerRoundTrip, BackendErrorsReachTheClient) {
+  auto faulty = std::make_unique<io::FaultInjectingDevice>(
+      server_.loop(), std::make_unique<io::MemBlockDevice>(server_.loop(), 1 << 20));
+  io::FaultInjectingDevice* f = faulty.get();
+  server_.OnLoop([&] {
+    f->FailRange(65536, 4096);
+    server_.AddExport("faulty", std::move(faulty));
+    return 0;
+  });
+  BlockingClient c;
+  ClientOptions o = Options();
+  o.export_name = "faulty";
+  ASSERT_TRUE(c.Connect(Endpoint(), o).ok());
+  Bytes buf(4096);
+  Status st = c.Read(65536, 4096, buf.data());
+  EXPECT_EQ(st.code(), Status::Code::kIoError);
+  EXPECT_NE(st.message().find("EIO"), std::string::npos);
+  if (GetParam().structured) {
+    EXPECT_NE(st.message().find("injected"), std::string::npos) << "the server's message: " << st.ToString();
+  }
+  st = c.Write(65536, 4096, buf.data());
+  EXPECT_EQ(st.code(), Status::Code::kIoError);
+  EXPECT_TRUE(c.Read(0, 4096, buf.data()).ok()) << "the connection survives errors";
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ServerRoundTrip,
+                         ::testing::Values(Mode{false, false}, Mode{false, true},
+                                           Mode{true, false}, Mode{true, true}),
+                         ModeName);
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerOptions options = {}) {
+    server_ = std::make_unique<TestServer>(std::move(options));
+    ASSERT_TRUE(server_->Start().ok());
+  }
+  ClientOptions Options(const std::string& name) {
+    ClientOptions o;
+    o.export_name = name;
+    return o;
+  }
+  // Runs `loop` (the client's) until `pred` holds.
+  static bool RunUntil(boost::asio::io_context& loop, const std::function<bool()>& pred,
+                       std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      loop.restart();
+      loop.run_for(std::chrono::milliseconds(10));
+    }
+    return true;
+  }
+
+  tandem::testing::ScratchDir dir_;
+  std::unique_ptr<TestServer> server_;
+};
+
+TEST_F(ServerTest, ManyRequestsInFlightRepliedInCompletionOrder) {
+  StartServer();
+  // Writes take 50 ms; reads are immediate: replies must overtake each other.
+  auto slow = std::make_unique<io::DelayedDevice>(
+      server_->loop(), std::make_unique<io::MemBlockDevice>(server_->loop(), 16 << 20),
+      std::chrono::milliseconds(50));
+  io::DelayedDevice* dev = slow.get();
+  auto backend = server_->AddExport("slow", std::move(slow));
+  const std::string sock = server_->ListenUnix(dir_.path() + "/s.sock");
+  server_->Run();
+
+  boost::asio::io_context loop;
+  std::shared_ptr<Client> client;
+  Client::Connect(loop, ClientEndpoint::Unix(sock), Options("slow"),
+                  [&](Result<std::shared_ptr<Client>> c) {
+                    ASSERT_TRUE(c.ok()) << c.status().ToString();
+                    client = *c;
+                  });
+  ASSERT_TRUE(RunUntil(loop, [&] { return client != nullptr; }));
+
+  constexpr int kWrites = 200;
+  std::vector<Bytes> data;
+  std::vector<int> order;
+  int ok = 0;
+  for (int i = 0; i < kWrites; ++i) data.push_back(Pattern(4096, 100 + i));
+  for (int i = 0; i < kWrites; ++i) {
+    client->Write(uint64_t(i) * 4096, 4096, data[i].data(), false, [&, i](Status st) {
+      EXPECT_TRUE(st.ok()) << st.ToString();
+      ok += st.ok();
+      order.push_back(i);
+    });
+  }
+  Bytes early(4096);
+  client->Read(15 << 20, 4096, early.data(), [&](Status st) {
+    EXPECT_TRUE(st.ok());
+    order.push_back(-1);
+  });
+  size_t peak = 0;
+  ASSERT_TRUE(RunUntil(loop, [&] {
+    peak = std::max(peak, server_->OnLoop([&] { return dev->in_flight(); }));
+    return order.size() == kWrites + 1;
+  }));
+  EXPECT_EQ(ok, kWrites);
+  EXPECT_GT(peak, 50u) << "the server should have had many writes in flight at once";
+  EXPECT_NE(order.back(), -1) << "the read, sent last, must not wait behind the slow writes";
+  EXPECT_LT(std::find(order.begin(), order.end(), -1) - order.begin(), kWrites);
+
+  std::vector<Bytes> back(kWrites, Bytes(4096));
+  int reads = 0;
+  for (int i = 0; i < kWrites; ++i) {
+    client->Read(uint64_t(i) * 4096, 4096, back[i].data(), [&](Status st) {
+      EXPECT_TRUE(st.ok());
+      ++reads;
+    });
+  }
+  ASSERT_TRUE(RunUntil(loop, [&] { return reads == kWrites; }));
+  for (int i = 0; i < kWrites; ++i) EXPECT_EQ(back[i], data[i]) << i;
+  bool gone = false;
+  client->Disconnect([&](Status st) {
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    gone = true;
+  });
+  ASSERT_TRUE(RunUntil(loop, [&] { return gone; }));
+  EXPECT_TRUE(server_->WaitFor([&] { return backend->openers() == 0; }));
+}
+
+TEST_F(ServerTest, BlockingClientIsSafeFromManyThreads) {
+  StartServer();
+  auto backend = server_->AddExport("mem", std::make_unique<io::MemBlockDevice>(server_->loop(), 8 << 20));
+  const std::string sock = server_->ListenUnix(dir_.path() + "/s.sock");
+  server_->Run();
+  BlockingClient c;
+  ASSERT_TRUE(c.Connect(ClientEndpoint::Unix(sock), Options("mem")).ok());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const uint64_t off = (uint64_t(t) * 64 + i) * 4096;
+        const Bytes data = Pattern(4096, off);
+        Bytes back(4096);
+        if (!c.Write(off, 4096, data.data()).ok() || !c.Read(off, 4096, back.data()).ok() ||
+            back != data) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST_F(ServerTest, RefusedExportReportsTheBackendsMessage) {
+  StartServer();
+  server_->AddExport("r0", std::make_unique<io::MemBlockDevice>(server_->loop(), 1 << 20),
+                     {"", /*max_openers=*/1});
+  const std::string sock = server_->ListenUnix(dir_.path() + "/s.sock");
+  server_->Run();
+  BlockingClient first;
+  ASSERT_TRUE(first.Connect(ClientEndpoint::Unix(sock), Options("r0")).ok());
+  BlockingClient second;
+  Status st = second.Connect(ClientEndpoint::Unix(sock), Options("r0"));
+  EXPECT_EQ(st.code(), Status::Code::kPermissionDenied);
+  EXPECT_NE(st.message().find("NBD_REP_ERR_POLICY"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("in use by 1 client"), std::string::npos) << st.ToString();
+  BlockingClient third;
+  st = third.Connect(ClientEndpoint::Unix(sock), Options("r9"));
+  EXPECT_EQ(st.code(), Status::Code::kNotFound);
+  EXPECT_NE(st.message().find("exports: r0"), std::string::npos) << st.ToString();
+}
+
+TEST_F(ServerTest, ListShowsExportsWithDescriptions) {
+  StartServer();
+  server_->AddExport("r0", std::make_unique<io::MemBlockDevice>(server_->loop(), 1 << 20),
+                     {"the first", 0});
+  server_->AddExport("r1", std::make_unique<io::MemBlockDevice>(server_->loop(), 1 << 20));
+  const uint16_t port = server_->ListenTcp("127.0.0.3");
+  server_->Run();
+  auto list = BlockingClient::ListExports(ClientEndpoint::Tcp("127.0.0.3", port), {});
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "r0");
+  EXPECT_EQ((*list)[0].details, "the first");
+  EXPECT_EQ((*list)[1].name, "r1");
+}
+
+TEST_F(ServerTest, StopExportDisconnectsOnlyThatExportsClients) {
+  StartServer();
+  auto b0 = server_->AddExport("r0", std::make_unique<io::MemBlockDevice>(server_->loop(), 1 << 20));
+  auto b1 = server_->AddExport("r1", std::make_unique<io::MemBlockDevice>(server_->loop(), 1 << 20));
+  const std::string sock = server_->ListenUnix(dir_.path() + "/s.sock");
+  server_->Run();
+  BlockingClient c0, c0b, c1;
+  ASSERT_TRUE(c0.Connect(ClientEndpoint::Unix(sock), Options("r0")).ok());
+  ASSERT_TRUE(c0b.Connect(ClientEndpoint::Unix(sock), Options("r0")).ok());
+  ASSERT_TRUE(c1.Connect(ClientEndpoint::Unix(sock), Options("r1")).ok());
+  EXPECT_TRUE(server_->WaitFor([&] { return server_->server().connections().count("r0") == 2; }));
+  server_->OnLoop([&] {
+    server_->server().connections().StopExport("r0");
+    return 0;
+  });
+  EXPECT_TRUE(server_->WaitFor([&] {
+    return server_->server().connections().count("r0") == 0 && b0->openers() == 0;
+  }));
+  Bytes buf(512);
+  EXPECT_FALSE(c0.Read(0, 512, buf.data()).ok());
+  EXPECT_FALSE(c0b.Read(0, 512, buf.data()).ok());
+  EXPECT_TRUE(c1.Read(0, 512, buf.data()).ok());
+  EXPECT_EQ(server_->OnLoop([&] { return b1->openers(); }), 1u);
+}
+
+TEST_F(ServerTest, AbandonedHandshakeIsCutOff) {
+  ServerOptions o;
+  o.handshake_timeout = std::chrono::milliseconds(200);
+  StartServer(o);
+  server_->AddExport("r0", std::make_unique<io::MemBlockDevice>(server_->loop(), 1 << 20));
+  const std::string sock = server_->ListenUnix(dir_.path() + "/s.sock");
+  server_->Run();
+  auto raw = testing::RawSocket::ConnectUnix(sock);
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->Recv(kGreetingSize).size(), kGreetingSize);
+  EXPECT_TRUE(raw->PeerClosed(5000));
+  EXPECT_TRUE(server_->WaitFor([&] { return server_->server().connections().count() == 0; }));
+}
+
+TEST_F(ServerTest, ConnectionsBeyondTheLimitAreClosed) {
+  ServerOptions o;
+  o.max_connections = 2;
+  StartServer(o);
+  server_->AddExport("r0", std::make_unique<io::MemBlockDevice>(server_->loop(), 1 << 20));
+  const std::string sock = server_->ListenUnix(dir_.path() + "/s.sock");
+  server_->Run();
+  BlockingClient a, b;
+  ASSERT_TRUE(a.Connect(ClientEndpoint::Unix(sock), Options("r0")).ok());
+  ASSERT_TRUE(b.Connect(ClientEndpoint::Unix(sock), Options("r0")).ok());
+  BlockingClient c;
+  EXPECT_FALSE(c.Connect(ClientEndpoint::Unix(sock), Options("r0")).ok());
+  ASSERT_TRUE(a.Disconnect().ok());
+  EXPECT_TRUE(server_->WaitFor([&] { return server_->server().connections().count() == 1; }));
+  BlockingClient d;
+  EXPECT_TRUE(d.Connect(ClientEndpoint::Unix(sock), Options("r0")).ok());
+}
+
+TEST_F(ServerTest, UnixSocketIsPrivateAndStaleFilesAreReplaced) {
+  StartServer();
+  server_->AddExport("r0", std::make_unique<io::MemBlockDevice>(server_->loop(), 1 << 20));
+  // A stale socket file: bound, never listened on, left behind.
+  const std::string stale = dir_.path() + "/stale.sock";
+  {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, stale.c_str(), sizeof a.sun_path - 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ::close(fd);
+  }
+  auto l = server_->server().ListenUnix(stale);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  struct stat st{};
+  ASSERT_EQ(::stat(stale.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // Somebody listens there now: a second server must not steal the path.
+  auto again = server_->server().ListenUnix(stale);
+  EXPECT_EQ(again.status().code(), Status::Code::kBusy);
+  // Never remove something that is not a socket.
+  const std::string regular = dir_.Write("not-a-socket", "data");
+  auto refused = server_->server().ListenUnix(regular);
+  EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(tandem::testing::ReadFileOrEmpty(regular), "data");
+  server_->Run();
+  BlockingClient c;
+  EXPECT_TRUE(c.Connect(ClientEndpoint::Unix(stale), Options("r0")).ok());
+  ASSERT_TRUE(c.Disconnect().ok());
+  server_->Shutdown();
+  EXPECT_NE(::access(stale.c_str(), F_OK), 0) << "the socket file is removed on stop";
+}
+
+// --- TLS ----------------------------------------------------------------------
+
+class TlsTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    cert_ = dir_.path() + "/cert.pem";
+    key_ = dir_.path() + "/key.pem";
+    auto r = tandem::testing::RunCommand(
+        {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key_, "-out", cert_, "-days", "2",
+         "-subj", "/CN=tandem-test", "-addext", "subjectAltName=DNS:tandem-test"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  void StartTls(TlsMode mode) {
+    ServerOptions o;
+    o.tls = mode;
+    o.tls_cert_file = cert_;
+    o.tls_key_file = key_;
+    StartServer(o);
+    server_->AddExport("r0", std::make_unique<io::MemBlockDevice>(server_->loop(), 1 << 20));
+    sock_ = server_->ListenUnix(dir_.path() + "/s.sock");
+    port_ = server_->ListenTcp("127.0.0.4");
+    server_->Run();
+  }
+  ClientOptions TlsOptions(const std::string& ca = "", const std::string& name = "") {
+    ClientOptions o = Options("r0");
+    o.tls = true;
+    o.tls_ca_file = ca;
+    o.tls_server_name = name;
+    return o;
+  }
+  std::string cert_, key_, sock_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(TlsTest, RequiredTlsServesTlsClientsAndRefusesOthers) {
+  StartTls(TlsMode::kRequired);
+  for (const ClientEndpoint& ep :
+       {ClientEndpoint::Unix(sock_), ClientEndpoint::Tcp("127.0.0.4", port_)}) {
+    BlockingClient c;
+    ASSERT_TRUE(c.Connect(ep, TlsOptions(cert_, "tandem-test")).ok());
+    const Bytes data = Pattern(65536, 7);
+    ASSERT_TRUE(c.Write(0, 65536, data.data(), true).ok());
+    Bytes back(65536);
+    ASSERT_TRUE(c.Read(0, 65536, back.data()).ok());
+    EXPECT_EQ(back, data);
+    ASSERT_TRUE(c.Disconnect().ok());
+
+    BlockingClient plain;
+    Status st = plain.Connect(ep, Options("r0"));
+    EXPECT_EQ(st.code(), Status::Code::kPermissionDenied) << st.ToString();
+    EXPECT_NE(st.message().find("NBD_REP_ERR_TLS_REQD"), std::string::npos) << st.ToString();
+  }
+}
+
+TEST_F(TlsTest, OptionalTlsServesBoth) {
+  StartTls(TlsMode::kOptional);
+  BlockingClient secure, plain;
+  ASSERT_TRUE(secure.Connect(ClientEndpoint::Unix(sock_), TlsOptions()).ok());
+  ASSERT_TRUE(plain.Connect(ClientEndpoint::Unix(sock_), Options("r0")).ok());
+  const Bytes data = Pattern(4096, 8);
+  ASSERT_TRUE(secure.Write(4096, 4096, data.data()).ok());
+  Bytes back(4096);
+  ASSERT_TRUE(plain.Read(4096, 4096, back.data()).ok());
+  EXPECT_EQ(back, data);
+}
+
+TEST_F(TlsTest, ClientRefusesACertificateForAnotherName) {
+  StartTls(TlsMode::kRequired);
+  BlockingClient c;
+  Status st = c.Connect(ClientEndpoint::Unix(sock_), TlsOptions(cert_, "someone-else"));
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("TLS handshake"), std::string::npos) << st.ToString();
+  EXPECT_TRUE(server_->WaitFor([&] { return server_->server().connections().count() == 0; }));
+}
+
+TEST_F(TlsTest, BadCertificateFilesFailAtStart) {
+  ServerOptions o;
+  o.tls = TlsMode::kRequired;
+  o.tls_cert_file = dir_.path() + "/missing.pem";
+  o.tls_key_file = key_;
+  boost::asio::io_context loop;  // never run: Start() only loads the files
+  Server s(loop, o);
+  Status st = s.Start();
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("missing.pem"), std::string::npos);
+  ServerOptions swapped = o;
+  swapped.tls_cert_file = key_;
+  swapped.tls_key_file = cert_;
+  Server s2(loop, swapped);
+  EXPECT_FALSE(s2.Start().ok());
+}
+
+}  // namespace
+}  // namespace tandem::nbd

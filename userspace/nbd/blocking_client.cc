@@ -1,0 +1,104 @@
+#include "nbd/blocking_client.h"
+
+#include <boost/asio/post.hpp>
+#include <future>
+
+namespace tandem::nbd {
+
+namespace asio = boost::asio;
+
+BlockingClient::BlockingClient(std::chrono::milliseconds timeout)
+    : timeout_(timeout), work_(asio::make_work_guard(loop_)), thread_([this] { loop_.run(); }) {}
+
+BlockingClient::~BlockingClient() {
+  if (client_) (void)Disconnect();
+  asio::post(loop_, [this] { client_.reset(); });
+  work_.reset();
+  thread_.join();
+}
+
+Status BlockingClient::Connect(const ClientEndpoint& endpoint, ClientOptions options) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> result = promise->get_future();
+  asio::post(loop_, [this, endpoint, options = std::move(options), promise]() mutable {
+    Client::Connect(loop_, endpoint, std::move(options),
+                    [this, promise](Result<std::shared_ptr<Client>> c) {
+                      if (!c.ok()) return promise->set_value(c.status());
+                      client_ = std::move(*c);
+                      info_ = client_->info();
+                      promise->set_value(Status::Ok());
+                    });
+  });
+  // The connector has its own timeout (options.connect_timeout).
+  return result.get();
+}
+
+Result<std::vector<ServerEntry>> BlockingClient::ListExports(const ClientEndpoint& endpoint,
+                                                             ClientOptions options) {
+  asio::io_context loop;
+  std::optional<Result<std::vector<ServerEntry>>> out;
+  Client::ListExports(loop, endpoint, std::move(options),
+                      [&out](Result<std::vector<ServerEntry>> r) { out = std::move(r); });
+  loop.run();
+  if (!out) return Status::IoError("NBD list: no answer");
+  return std::move(*out);
+}
+
+Status BlockingClient::Call(const std::function<void(Client&, Client::Callback)>& start) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> result = promise->get_future();
+  asio::post(loop_, [this, start, promise] {
+    if (!client_) return promise->set_value(Status::Aborted("NBD client not connected"));
+    start(*client_, [promise](Status st) { promise->set_value(std::move(st)); });
+  });
+  if (result.wait_for(timeout_) != std::future_status::ready) {
+    asio::post(loop_, [this] {
+      if (client_) client_->Close();
+    });
+    // Close() fails the request, which sets the promise: wait for that so the
+    // caller's buffer is no longer in use when we return.
+    result.wait();
+    return Status::Timeout("NBD request not answered within " +
+                           std::to_string(timeout_.count()) + " ms; connection closed");
+  }
+  return result.get();
+}
+
+Status BlockingClient::Read(uint64_t offset, uint32_t length, void* buf) {
+  return Call([&](Client& c, Client::Callback done) {
+    c.Read(offset, length, static_cast<uint8_t*>(buf), std::move(done));
+  });
+}
+
+Status BlockingClient::Write(uint64_t offset, uint32_t length, const void* data, bool fua) {
+  return Call([&](Client& c, Client::Callback done) {
+    c.Write(offset, length, static_cast<const uint8_t*>(data), fua, std::move(done));
+  });
+}
+
+Status BlockingClient::Flush() {
+  return Call([](Client& c, Client::Callback done) { c.Flush(std::move(done)); });
+}
+
+Status BlockingClient::Trim(uint64_t offset, uint32_t length, bool fua) {
+  return Call([&](Client& c, Client::Callback done) {
+    c.Trim(offset, length, fua, std::move(done));
+  });
+}
+
+Status BlockingClient::WriteZeroes(uint64_t offset, uint32_t length, bool no_hole, bool fua) {
+  return Call([&](Client& c, Client::Callback done) {
+    c.WriteZeroes(offset, length, no_hole, fua, std::move(done));
+  });
+}
+
+Status BlockingClient::Disconnect() {
+  Status st = Call([](Client& c, Client::Callback done) {
+    if (!c.connected()) return done(Status::Ok());
+    c.Disconnect(std::move(done));
+  });
+  asio::post(loop_, [this] { client_.reset(); });
+  return st;
+}
+
+}  // namespace tandem::nbd

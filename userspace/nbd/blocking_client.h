@@ -1,0 +1,61 @@
+#pragma once
+// BlockingClient: the asynchronous Client behind a blocking, thread-safe
+// interface. It runs its own event loop on a private thread; every call posts
+// the request to that loop and waits for its completion, so many threads may
+// call at once and their requests are in flight together (what a FUSE
+// front-end or a simple tool needs).
+//
+// Contract: Connect() once, then any calls from any threads; each call
+// returns the request's Status (see Client). Every wait is bounded by
+// `timeout` (Timeout: the connection is then closed, as its state is no
+// longer known). The destructor disconnects politely (NBD_CMD_DISC) when the
+// connection is healthy, then stops the thread. Buffers must stay valid until
+// the call returns (they do: the call blocks).
+// Failure: errors are Status values; nothing throws.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "nbd/client.h"
+
+namespace tandem::nbd {
+
+class BlockingClient {
+ public:
+  explicit BlockingClient(std::chrono::milliseconds timeout = std::chrono::seconds(120));
+  ~BlockingClient();
+  BlockingClient(const BlockingClient&) = delete;
+  BlockingClient& operator=(const BlockingClient&) = delete;
+
+  Status Connect(const ClientEndpoint& endpoint, ClientOptions options);
+  static Result<std::vector<ServerEntry>> ListExports(const ClientEndpoint& endpoint,
+                                                      ClientOptions options);
+  // Valid after a successful Connect().
+  const ExportInfo& info() const { return info_; }
+
+  Status Read(uint64_t offset, uint32_t length, void* buf);
+  Status Write(uint64_t offset, uint32_t length, const void* data, bool fua = false);
+  Status Flush();
+  Status Trim(uint64_t offset, uint32_t length, bool fua = false);
+  Status WriteZeroes(uint64_t offset, uint32_t length, bool no_hole = false, bool fua = false);
+  // NBD_CMD_DISC after the requests in flight; later calls fail.
+  Status Disconnect();
+
+ private:
+  // Runs `start(done)` on the loop and waits for done(Status).
+  Status Call(const std::function<void(Client&, Client::Callback)>& start);
+
+  std::chrono::milliseconds timeout_;
+  boost::asio::io_context loop_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::shared_ptr<Client> client_;  // touched on the loop thread only, after Connect
+  ExportInfo info_;
+};
+
+}  // namespace tandem::nbd
