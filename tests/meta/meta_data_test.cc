@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "io/mem_block_device.h"
 #include "meta/format.h"
 #include "meta_test_util.h"
@@ -65,6 +68,34 @@ TEST_F(MetaDataTest, SuperblockUpdatesAlternateCopiesAndPersist) {
   EXPECT_EQ(again->superblock().history_uuid[0], 0x55u);
   EXPECT_TRUE(again->superblock().Has(kFlagConsistent));
   EXPECT_EQ(again->superblock().seq, 3u);
+}
+
+TEST_F(MetaDataTest, AfterSuperblockUpdatesWaitsForTheQueuedOnesOnly) {
+  auto md = Open();
+  ASSERT_TRUE(md);
+  // Nothing queued: at once.
+  bool now = false;
+  md->AfterSuperblockUpdates([&](Status st) { now = st.ok(); });
+  EXPECT_TRUE(now);
+  // Two updates queued: the barrier sees both, in order, and writes nothing.
+  std::vector<std::string> order;
+  uint64_t seen_uuid = 0;
+  md->UpdateSuperblock([](Superblock& sb) { sb.current_uuid = 1111; },
+                       [&](Status) { order.push_back("first"); });
+  md->UpdateSuperblock([](Superblock& sb) { sb.current_uuid = 2222; },
+                       [&](Status) { order.push_back("second"); });
+  EXPECT_TRUE(md->superblock_update_pending());
+  md->AfterSuperblockUpdates([&](Status) {
+    order.push_back("barrier");
+    seen_uuid = md->superblock().current_uuid;
+  });
+  ASSERT_TRUE(Wait(loop_, [&](io::IoCallback cb) {
+    md->UpdateSuperblock([](Superblock& sb) { sb.history_uuid[0] = 3333; }, cb);
+  }).ok());
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "barrier"}));
+  EXPECT_EQ(seen_uuid, 2222u);
+  EXPECT_EQ(md->superblock().seq, 4u);  // three writes after the one from create
+  EXPECT_FALSE(md->superblock_update_pending());
 }
 
 TEST_F(MetaDataTest, BitmapWriteBackTouchesOnlyChangedPages) {

@@ -216,5 +216,55 @@ TEST(SyncDecision, RandomUuidSetsAreDecidedSymmetrically) {
   for (int rule = 1; rule <= 11; ++rule) EXPECT_GT(rules_seen[rule], 0) << "rule " << rule;
 }
 
+// An Inconsistent disk is never a SyncSource, whatever the UUIDs say (the
+// Primary that invalidated itself keeps a newer current UUID than its peer).
+TEST(SyncDecisionDiskStates, AnInconsistentSideIsAlwaysTheTarget) {
+  SyncSideFacts inc{true, true, true}, good{false, false, false};
+  auto a = AdjustForDiskStates({SyncDecision::kSourceFull, 8}, inc, good, true);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kTargetFull);
+  EXPECT_EQ(a.verdict.rule, 8);
+  EXPECT_TRUE(a.disk_states_decided);
+  a = AdjustForDiskStates({SyncDecision::kSourceBitmap, 6}, inc, good, true);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kTargetBitmap);
+  a = AdjustForDiskStates({SyncDecision::kNoSync, 4}, inc, good, true);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kTargetBitmap);
+  a = AdjustForDiskStates({SyncDecision::kSplitBrain, 10}, inc, good, true);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kTargetFull);
+  // Mirror image: the consistent side becomes the source.
+  a = AdjustForDiskStates({SyncDecision::kTargetFull, 9}, good, inc, false);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kSourceFull);
+  // Already right: unchanged, not reported as decided by the disk states.
+  a = AdjustForDiskStates({SyncDecision::kTargetFull, 2}, inc, good, false);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kTargetFull);
+  EXPECT_FALSE(a.disk_states_decided);
+}
+
+TEST(SyncDecisionDiskStates, UnrelatedAndBothInconsistentAreLeftAlone) {
+  SyncSideFacts inc{true, false, false};
+  auto a = AdjustForDiskStates({SyncDecision::kUnrelated, 11}, inc, SyncSideFacts{}, true);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kUnrelated);
+  a = AdjustForDiskStates({SyncDecision::kBothJustCreated, 1}, inc, inc, true);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kBothJustCreated);
+  EXPECT_FALSE(a.disk_states_decided);
+}
+
+TEST(SyncDecisionDiskStates, OutOfSyncMarksUnderTheSameGenerationAreResynced) {
+  SyncSideFacts primary_marks{false, true, true}, secondary{false, false, false};
+  auto a = AdjustForDiskStates({SyncDecision::kNoSync, 4}, primary_marks, secondary, false);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kSourceBitmap);
+  a = AdjustForDiskStates({SyncDecision::kNoSync, 4}, secondary, primary_marks, true);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kTargetBitmap);
+  // Two Secondaries, marks on one side: that side is the source.
+  SyncSideFacts marks{false, true, false};
+  a = AdjustForDiskStates({SyncDecision::kNoSync, 4}, secondary, marks, true);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kTargetBitmap);
+  // Marks on both: the tie winner.
+  a = AdjustForDiskStates({SyncDecision::kNoSync, 4}, marks, marks, true);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kSourceBitmap);
+  // No marks: nothing to do.
+  a = AdjustForDiskStates({SyncDecision::kNoSync, 4}, secondary, secondary, true);
+  EXPECT_EQ(a.verdict.decision, SyncDecision::kNoSync);
+}
+
 }  // namespace
 }  // namespace tandem::replication

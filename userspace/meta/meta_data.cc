@@ -186,7 +186,18 @@ void MetaData::UpdateSuperblock(std::function<void(Superblock&)> change, io::IoC
   if (!sb_writing_) StartSuperblockWrite();
 }
 
+void MetaData::AfterSuperblockUpdates(io::IoCallback done) {
+  if (!superblock_update_pending()) return done(Status::Ok());
+  sb_queue_.emplace_back(nullptr, std::move(done));  // a barrier: no write
+}
+
 void MetaData::StartSuperblockWrite() {
+  // Barriers at the front: everything before them is written.
+  while (!sb_queue_.empty() && !sb_queue_.front().first) {
+    auto done = std::move(sb_queue_.front().second);
+    sb_queue_.pop_front();
+    done(Status::Ok());
+  }
   if (sb_queue_.empty()) {
     sb_writing_ = false;
     return;

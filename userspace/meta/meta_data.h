@@ -59,6 +59,11 @@ class MetaData {
   // Applies `change` to a copy of the superblock and writes it durably into the
   // other copy; the new state is visible once `done` runs with OK. Serialized.
   void UpdateSuperblock(std::function<void(Superblock&)> change, io::IoCallback done);
+  // Runs `done` (OK) once every superblock update queued before this call has
+  // finished, so that superblock() shows their results; at once (before
+  // returning) when none is queued. Writes nothing itself.
+  void AfterSuperblockUpdates(io::IoCallback done);
+  bool superblock_update_pending() const { return sb_writing_ || !sb_queue_.empty(); }
   // Writes every bitmap page with changed bits, durably.
   void FlushBitmap(io::IoCallback done);
   // Makes the bitmap bits covering one activity-log extent durable.

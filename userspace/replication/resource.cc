@@ -403,7 +403,15 @@ void Resource::OnEstablished(std::shared_ptr<net::PeerConnection> c) {
   ping_outstanding_ = false;
   Log(LogLevel::kInfo, "connection to " + conn_->peer() + " established");
   Changed(before);
-  SendInitialReports();
+  if (!md_) return SendInitialReports();
+  // The UUIDs we report must be the ones on disk: a new current UUID started
+  // when the last connection was lost may still be being written.
+  auto alive = alive_;
+  std::weak_ptr<net::PeerConnection> link = conn_;
+  md_->AfterSuperblockUpdates([this, alive, link](tandem::Status) {
+    if (!*alive || !conn_ || conn_ != link.lock()) return;
+    SendInitialReports();
+  });
 }
 
 void Resource::SendInitialReports() {
@@ -480,26 +488,17 @@ void Resource::MaybeFinishHandshake() {
                        peer_uuids_.history2, (peer_uuids_.flags & net::kUuidCrashedPrimary) != 0};
   const bool local_wins_tie = cfg_.local().name < cfg_.peer().name;
   SyncVerdict v = DecideSync(local, peer, local_wins_tie);
-  // Same generation, but one side is mid-resync or holds out-of-sync marks
-  // (writes made while the link was being restarted): resync those blocks.
-  if (v.decision == SyncDecision::kNoSync) {
-    const bool local_inc = sm_.state().disk == DiskState::kInconsistent;
-    const bool peer_inc = peer_disk == DiskState::kInconsistent;
-    const bool local_bits = md_->bitmap().CountSet() > 0;
-    const bool peer_bits = peer_uuids_.out_of_sync_bits > 0;
-    const bool local_pri = sm_.state().role == Role::kPrimary;
-    const bool peer_pri = peer_role == Role::kPrimary;
-    if (local_inc && !peer_inc) {
-      v = {SyncDecision::kTargetBitmap, 4};
-    } else if (!local_inc && peer_inc) {
-      v = {SyncDecision::kSourceBitmap, 4};
-    } else if (!local_inc && (local_bits || peer_bits)) {
-      bool source = local_pri != peer_pri ? local_pri
-                    : local_bits != peer_bits ? local_bits
-                                              : local_wins_tie;
-      v = {source ? SyncDecision::kSourceBitmap : SyncDecision::kTargetBitmap, 4};
-    }
+  SyncSideFacts local_facts{sm_.state().disk == DiskState::kInconsistent, md_->bitmap().CountSet() > 0,
+                     sm_.state().role == Role::kPrimary};
+  SyncSideFacts peer_facts{peer_disk == DiskState::kInconsistent, peer_uuids_.out_of_sync_bits > 0,
+                       peer_role == Role::kPrimary};
+  AdjustedVerdict adjusted = AdjustForDiskStates(v, local_facts, peer_facts, local_wins_tie);
+  if (adjusted.disk_states_decided) {
+    Log(LogLevel::kInfo, std::string("uuids say ") + SyncDecisionName(v.decision) +
+                             "; disk states decide: " +
+                             SyncDecisionName(adjusted.verdict.decision));
   }
+  v = adjusted.verdict;
   Log(LogLevel::kInfo, "uuids local " + FormatUuids(local) + " peer " + FormatUuids(peer) +
                            ": " + SyncDecisionName(v.decision) + " (rule " +
                            std::to_string(v.rule) + ")");
@@ -979,7 +978,11 @@ void Resource::Tick() {
   // Application write rate, for c-min-rate.
   const double dt = std::chrono::duration<double>(now - last_tick_).count();
   if (dt > 0.05) {
-    app_rate_bps_ = static_cast<double>(app_bytes_tick_) / dt;
+    // Rises at once, decays over about a second: application writes stalled
+    // for a tick behind resync traffic must not lift the c-min-rate cap (the
+    // resync would then burst a whole window and stall them again).
+    const double instant = static_cast<double>(app_bytes_tick_) / dt;
+    app_rate_bps_ = std::max(instant, app_rate_bps_ * 0.6);
     app_bytes_tick_ = 0;
     last_tick_ = now;
   }

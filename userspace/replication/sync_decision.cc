@@ -21,6 +21,28 @@ const char* SyncDecisionName(SyncDecision d) {
   return "?";
 }
 
+AdjustedVerdict AdjustForDiskStates(SyncVerdict v, const SyncSideFacts& local,
+                                    const SyncSideFacts& peer, bool local_wins_tie) {
+  if (v.decision == SyncDecision::kUnrelated) return {v, false};
+  if (local.inconsistent != peer.inconsistent) {
+    const bool source = peer.inconsistent;
+    const bool full = v.decision == SyncDecision::kSourceFull ||
+                      v.decision == SyncDecision::kTargetFull ||
+                      v.decision == SyncDecision::kSplitBrain;
+    SyncDecision d = full ? (source ? SyncDecision::kSourceFull : SyncDecision::kTargetFull)
+                          : (source ? SyncDecision::kSourceBitmap : SyncDecision::kTargetBitmap);
+    return {{d, v.rule}, d != v.decision};
+  }
+  if (v.decision == SyncDecision::kNoSync && !local.inconsistent &&
+      (local.has_out_of_sync || peer.has_out_of_sync)) {
+    const bool source = local.primary != peer.primary ? local.primary
+                        : local.has_out_of_sync != peer.has_out_of_sync ? local.has_out_of_sync
+                                                                        : local_wins_tie;
+    return {{source ? SyncDecision::kSourceBitmap : SyncDecision::kTargetBitmap, v.rule}, true};
+  }
+  return {v, false};
+}
+
 SyncVerdict DecideSync(const GenerationUuids& l, const GenerationUuids& p,
                        bool local_wins_crash_tie) {
   constexpr uint64_t kJust = meta::kUuidJustCreated;
