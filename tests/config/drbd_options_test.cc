@@ -36,6 +36,8 @@ std::string ConfigSetting(const OptionSpec& spec, Section section, const std::st
   std::string stmt = keyword + (value.empty() ? "" : " " + value) + ";";
   // An HMAC algorithm is only valid together with a secret.
   if (spec.name == "cram-hmac-alg") stmt += " shared-secret x;";
+  // NBD over TLS needs a certificate and its key.
+  if (spec.name == "nbd-tls") stmt += " nbd-tls-cert /etc/tandem/c.pem; nbd-tls-key /etc/tandem/k.pem;";
   if (spec.section == Section::kHost) {
     std::string skip(spec.name);
     std::string first = section == Section::kHost ? HostBody("a", skip) + stmt : HostBody("a", skip);
@@ -286,6 +288,17 @@ TEST(DrbdOptions, FormatReadsBackToTheSameValue) {
     ASSERT_TRUE(l.ok()) << spec.name << " " << formatted << l.errors();
     EXPECT_TRUE(OptionsOf(l, spec.section).Find(spec.name)->value == expected) << spec.name;
   }
+}
+
+TEST(DrbdOptions, NbdTlsNeedsACertificateAndKey) {
+  auto l = LoadText(Resource("net { nbd-tls required; nbd-tls-cert /etc/tandem/c.pem; }"));
+  EXPECT_FALSE(l.ok());
+  EXPECT_NE(l.errors().find("/etc/drbd.conf:2:7: error: resource 'r0': nbd-tls required needs "
+                            "nbd-tls-key"),
+            std::string::npos)
+      << l.errors();
+  EXPECT_EQ(l.errors().find("needs nbd-tls-cert"), std::string::npos) << l.errors();
+  EXPECT_TRUE(LoadText(Resource("net { nbd-tls off; }")).ok());
 }
 
 }  // namespace

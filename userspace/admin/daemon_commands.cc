@@ -53,13 +53,14 @@ int RunDaemonVerb(const std::string& verb, const AdminOptions& options,
     err << "tandemadm: " << st.message() << "\n";
     return 20;
   }
-  const bool query = verb == "role" || verb == "cstate" || verb == "dstate" || verb == "status";
+  const bool query = verb == "role" || verb == "cstate" || verb == "dstate" || verb == "status" ||
+                     verb == "show-export";
   nlohmann::json json_out = nlohmann::json::array();
   int rc = kExitOk;
   for (const config::ResourceConfig* res : *selected) {
     ctl::Request req;
     req.resource = res->name;
-    req.cmd = query ? "status" : verb;
+    req.cmd = query && verb != "show-export" ? "status" : verb;
     auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kCallTimeout);
     if (verb == "primary" || verb == "secondary") req.args["force"] = flags.force;
     if (verb == "connect") req.args["discard_my_data"] = flags.discard_my_data;
@@ -101,6 +102,10 @@ int RunDaemonVerb(const std::string& verb, const AdminOptions& options,
     if (verb == "cstate") out << s.value("cstate", "?") << "\n";
     if (verb == "dstate") out << Pair(s, "disk", "peer_disk") << "\n";
     if (verb == "status") out << StatusText(s);
+    if (verb == "show-export") {
+      out << s.value("uri", "") << "\n";
+      if (s.contains("tcp_uri")) out << s.value("tcp_uri", "") << "\n";
+    }
   }
   if (query && options.json) {
     out << ctl::JsonText(json_out.size() == 1 ? json_out[0] : json_out, 2) << "\n";

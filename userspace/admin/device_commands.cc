@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 
 #include "admin/config_access.h"
 #include "common/cli.h"
@@ -63,6 +64,45 @@ int RunDeviceVerb(const std::string& verb, const AdminOptions& options,
     if (rc != 0) return rc;
   }
   return kExitOk;
+}
+
+namespace {
+
+// The selected resources with `attach-device yes` (config errors: none, the
+// role change itself reports them).
+std::vector<std::string> FollowingResources(const AdminOptions& options,
+                                            const std::vector<std::string>& resources) {
+  std::ostringstream ignored;
+  std::vector<std::string> names;
+  auto cfg = LoadAdminConfig(options, ignored);
+  if (!cfg.ok()) return names;
+  auto selected = SelectResources(*cfg, resources);
+  if (!selected.ok()) return names;
+  for (const config::ResourceConfig* r : *selected) {
+    if (r->options.Bool("attach-device")) names.push_back(r->name);
+  }
+  return names;
+}
+
+}  // namespace
+
+int AttachDevicesAfterPromotion(const AdminOptions& options,
+                                const std::vector<std::string>& resources, std::ostream& err) {
+  auto names = FollowingResources(options, resources);
+  return names.empty() ? kExitOk : RunDeviceVerb("attach-device", options, names, err);
+}
+
+int DetachDevicesBeforeDemotion(const AdminOptions& options,
+                                const std::vector<std::string>& resources, bool force,
+                                std::ostream& err) {
+  auto names = FollowingResources(options, resources);
+  if (names.empty()) return kExitOk;
+  const int rc = RunDeviceVerb("detach-device", options, names, err);
+  if (rc != 0 && force) {
+    err << "tandemadm: detach-device failed; demoting anyway (--force)\n";
+    return kExitOk;
+  }
+  return rc;
 }
 
 }  // namespace tandem::admin

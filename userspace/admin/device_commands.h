@@ -20,6 +20,16 @@ namespace tandem::admin {
 int RunDeviceVerb(const std::string& verb, const AdminOptions& options,
                   const std::vector<std::string>& resources, std::ostream& err);
 
+// `startup { attach-device yes; }`: the block device follows the role.
+// After a successful `primary`, attach the device of every selected resource
+// that asks for it; before `secondary`, detach it (refused while mounted: the
+// demotion is then not attempted, unless `force`). Exit as RunDeviceVerb.
+int AttachDevicesAfterPromotion(const AdminOptions& options,
+                                const std::vector<std::string>& resources, std::ostream& err);
+int DetachDevicesBeforeDemotion(const AdminOptions& options,
+                                const std::vector<std::string>& resources, bool force,
+                                std::ostream& err);
+
 // Where tandem-attach is (see above).
 std::string TandemAttachPath();
 

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
       {"invalidate-remote", "invalidate_remote", "Mark all of the peer's data out of sync"},
       {"new-current-uuid", "new_current_uuid", "Start a new data generation"},
       {"adjust", nullptr, "Apply the configuration file to the running resources"},
+      {"show-export", "show_export", "Print the NBD URIs of the resource's export (Unix socket, TCP)"},
   };
   tandem::admin::DaemonVerbFlags dflags;
   std::vector<std::pair<CLI::App*, std::string>> daemon_commands;
@@ -124,7 +125,17 @@ int main(int argc, char** argv) {
   if (dump->parsed()) return tandem::admin::RunDump(admin, resources, std::cout, std::cerr);
   for (const auto& [cmd, verb] : daemon_commands) {
     if (cmd->parsed()) {
-      return tandem::admin::RunDaemonVerb(verb, admin, resources, dflags, std::cout, std::cerr);
+      if (verb == "secondary") {
+        int rc_detach =
+            tandem::admin::DetachDevicesBeforeDemotion(admin, resources, dflags.force, std::cerr);
+        if (rc_detach != 0) return rc_detach;
+      }
+      int rc_verb =
+          tandem::admin::RunDaemonVerb(verb, admin, resources, dflags, std::cout, std::cerr);
+      if (verb == "primary" && rc_verb == 0) {
+        return tandem::admin::AttachDevicesAfterPromotion(admin, resources, std::cerr);
+      }
+      return rc_verb;
     }
   }
   for (const auto& [cmd, verb] : device_commands) {

@@ -350,6 +350,13 @@ class Normalizer {
         d_->Error(secret->where, who + ": shared-secret is empty");
       }
     }
+    if (auto tls = o.Find("nbd-tls"); tls && o.Str("nbd-tls") != "off") {
+      for (const char* file : {"nbd-tls-cert", "nbd-tls-key"}) {
+        if (o.OptStr(file).value_or("").empty()) {
+          d_->Error(tls->where, who + ": nbd-tls " + o.Str("nbd-tls") + " needs " + file);
+        }
+      }
+    }
     const std::string& sb0 = o.Str("after-sb-0pri");
     const std::string prefix = "discard-node-";
     if (sb0.rfind(prefix, 0) == 0) {

@@ -37,6 +37,9 @@ const OptionSpec kOptions[] = {
   {"max-buffers", S::kNet, T::kInteger, "2048", 32, 131072, 1, "", "", "receive buffers (4 KiB pages) per resource"},
   {"unplug-watermark", S::kNet, T::kInteger, "128", 1, 131072, 1, "", "", "accepted for compatibility"},
   {"connect-int", S::kNet, T::kInteger, "10", 1, 120, 1, "", "", "seconds between connection attempts"},
+  {"nbd-tls", S::kNet, T::kEnum, "off", 0, 0, 1, "off|optional|required", "", "Tandem: TLS on the NBD export (required: clients that skip STARTTLS are refused)"},
+  {"nbd-tls-cert", S::kNet, T::kPath, "", 0, 0, 1, "", "", "Tandem: PEM certificate (chain) of the NBD export"},
+  {"nbd-tls-key", S::kNet, T::kPath, "", 0, 0, 1, "", "", "Tandem: PEM private key of the NBD export"},
   {"ping-int", S::kNet, T::kInteger, "10", 1, 120, 1, "", "", "seconds of idle link before a keep-alive ping"},
   {"ping-timeout", S::kNet, T::kInteger, "5", 1, 300, 1, "", "", "ping answer timeout, tenths of a second"},
   {"sndbuf-size", S::kNet, T::kSize, "0", 0, 10 * M, 1, "", "", "TCP send buffer, bytes (0: auto-tune)"},
@@ -87,6 +90,7 @@ const OptionSpec kOptions[] = {
   {"degr-wfc-timeout", S::kStartup, T::kInteger, "0", 0, 300000, 1, "", "", "wfc-timeout when this node was degraded before, seconds"},
   {"outdated-wfc-timeout", S::kStartup, T::kInteger, "0", 0, 300000, 1, "", "", "wfc-timeout when the peer was outdated, seconds"},
   {"wait-after-sb", S::kStartup, T::kBool, "no", 0, 0, 1, "", "", "keep waiting after a split brain"},
+  {"attach-device", S::kStartup, T::kBool, "no", 0, 0, 1, "", "", "Tandem: tandemadm primary makes the export the block device at `device` (tandem-attach); secondary removes it first"},
   {"become-primary-on", S::kStartup, T::kString, "", 0, 0, 1, "", "", "host that becomes Primary at start-up (or 'both')"},
   {"stacked-timeouts", S::kStartup, T::kBool, "no", 0, 0, 1, "", "", "accepted for compatibility"},
 

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/log.h"
+#include "common/run_paths.h"
 #include "common/strings.h"
 #include "config/drbd_loader.h"
 #include "daemon/status_format.h"
@@ -120,7 +121,7 @@ Status Daemon::Start() {
   if (::mkdir(options_.run_dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::FromErrno(errno, "cannot create run directory " + options_.run_dir);
   }
-  for (const auto& r : config_->resources) AddResource(r);
+  for (const auto& r : config_->resources) TANDEM_RETURN_IF_ERROR(AddResource(r));
   control_ = std::make_unique<ctl::ControlServer>(
       loop_, options_.run_dir + "/tandemd.sock",
       [this](const ctl::Request& req, ctl::ControlServer::Reply reply) {
@@ -134,13 +135,52 @@ Status Daemon::Start() {
   return Status::Ok();
 }
 
-void Daemon::AddResource(const config::ResourceConfig& cfg) {
+Status Daemon::AddResource(const config::ResourceConfig& cfg) {
   auto r = std::make_unique<Resource>(loop_, cfg, env_, io_env_);
   auto alive = alive_;
   r->AddChangeListener([this, alive] {
     if (*alive) ScheduleStatusWrite();
   });
+  auto exp = std::make_unique<ResourceExport>(loop_, r.get(), options_.node, options_.run_dir);
+  Status st = exp->Start();
   resources_[cfg.name] = std::move(r);
+  if (!st.ok()) {
+    exp->Stop();
+    return st.WithContext(cfg.name + ": NBD export");
+  }
+  exports_[cfg.name] = std::move(exp);
+  return Status::Ok();
+}
+
+void Daemon::DropClients(const std::string& name, std::function<void()> done) {
+  auto it = exports_.find(name);
+  if (it == exports_.end() || it->second->clients() == 0) return asio::post(loop_, done);
+  Log(LogLevel::kWarning, name + ": disconnecting " + std::to_string(it->second->clients()) +
+                              " NBD client(s)");
+  it->second->DisconnectClients();
+  // Each connection closes once its in-flight requests completed; poll for
+  // that every 10 ms, giving up after 30 s (a request stuck on a dead disk).
+  auto timer = std::make_shared<asio::steady_timer>(loop_);
+  auto tries = std::make_shared<int>(3000);
+  auto alive = alive_;
+  auto poll = std::make_shared<std::function<void()>>();
+  *poll = [this, alive, name, timer, tries, poll, done] {
+    if (!*alive) {
+      *poll = nullptr;  // nothing of this lambda is used after this line
+      return;
+    }
+    auto e = exports_.find(name);
+    if (e == exports_.end() || e->second->clients() == 0 || --*tries <= 0) {
+      auto finish = done;  // this lambda's captures die with the next line
+      *poll = nullptr;     // break the reference cycle
+      return finish();
+    }
+    timer->expires_after(std::chrono::milliseconds(10));
+    timer->async_wait([poll](const boost::system::error_code&) {
+      if (*poll) (*poll)();
+    });
+  };
+  asio::post(loop_, [poll] { (*poll)(); });
 }
 
 Resource* Daemon::Find(const std::string& name) {
@@ -189,13 +229,17 @@ Status Daemon::Reload() {
       r->Reconfigure(rc);
     } else {
       Log(LogLevel::kInfo, "new resource " + rc.name);
-      AddResource(rc);
+      if (Status st = AddResource(rc); !st.ok()) Log(LogLevel::kError, st.message());
     }
   }
   for (auto it = resources_.begin(); it != resources_.end();) {
     if (!cfg->Find(it->first) && !it->second->Report().attached &&
         it->second->state().conn == replication::ConnState::kStandAlone) {
       Log(LogLevel::kInfo, "resource " + it->first + " removed from the configuration");
+      if (auto e = exports_.find(it->first); e != exports_.end()) {
+        e->second->Stop();
+        exports_.erase(e);
+      }
       it = resources_.erase(it);
     } else {
       ++it;
@@ -211,13 +255,18 @@ void Daemon::Shutdown(std::function<void()> done) {
   if (*left == 0) return asio::post(loop_, done);
   for (const auto& [name, r] : resources_) {
     std::string n = name;
-    r->Shutdown([this, left, done, n](Status st) {
-      if (!st.ok()) Log(LogLevel::kError, n + ": shutdown: " + st.message());
-      if (--*left == 0) {
-        WriteStatusFile();
-        if (control_) control_->Stop();
-        done();
-      }
+    Resource* res = r.get();
+    // Clients first: their requests complete, then the resource goes down.
+    DropClients(n, [this, res, left, done, n] {
+      res->Shutdown([this, left, done, n](Status st) {
+        if (!st.ok()) Log(LogLevel::kError, n + ": shutdown: " + st.message());
+        if (--*left == 0) {
+          for (auto& [en, e] : exports_) e->Stop();
+          WriteStatusFile();
+          if (control_) control_->Stop();
+          done();
+        }
+      });
     });
   }
 }
@@ -252,7 +301,24 @@ void Daemon::HandleResource(Resource* r, const ctl::Request& req, ctl::ControlSe
   if (cmd == "connect") return r->Connect(GetBool(a, "discard_my_data"), done);
   if (cmd == "disconnect") return r->Disconnect(done);
   if (cmd == "primary") return r->Primary(GetBool(a, "force"), done);
-  if (cmd == "secondary") return r->Secondary(GetBool(a, "force"), done);
+  if (cmd == "secondary") {
+    if (!GetBool(a, "force")) return r->Secondary(false, done);
+    // --force: the NBD clients are disconnected first (DRBD would leave the
+    // opener with a device it can no longer write to).
+    return DropClients(r->name(), [r, done] { r->Secondary(true, done); });
+  }
+  if (cmd == "show-export") {
+    auto e = exports_.find(r->name());
+    nlohmann::json j;
+    j["unix_socket"] = ExportSocketPath(options_.run_dir, r->name());
+    j["uri"] = ExportUnixUri(options_.run_dir, r->name());
+    if (e != exports_.end() && !e->second->tcp_address().empty()) {
+      j["tcp"] = e->second->tcp_address();
+      j["tcp_uri"] = "nbd://" + e->second->tcp_address() + "/" + r->name();
+    }
+    j["clients"] = e == exports_.end() ? 0 : e->second->clients();
+    return reply(ctl::OkReply(j));
+  }
   if (cmd == "outdate") return r->Outdate(done);
   if (cmd == "pause-sync") return r->PauseSync(done);
   if (cmd == "verify") return r->Verify(done);
@@ -273,7 +339,12 @@ void Daemon::HandleResource(Resource* r, const ctl::Request& req, ctl::ControlSe
     if (cmd == "wait-connect") return r->WaitConnect(timeout, done);
     return r->WaitSync(timeout, done);
   }
-  if (cmd == "status") return reply(ctl::OkReply(StatusToJson(r->Report())));
+  if (cmd == "status") {
+    nlohmann::json j = StatusToJson(r->Report());
+    auto e = exports_.find(r->name());
+    j["nbd_clients"] = e == exports_.end() ? 0 : e->second->clients();
+    return reply(ctl::OkReply(j));
+  }
   // Data hooks for tests and tools, used until clients speak NBD.
   if (cmd == "write") {
     uint64_t offset = 0;

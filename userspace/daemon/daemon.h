@@ -1,7 +1,9 @@
 #pragma once
 // Daemon: tandemd's core. Loads the configuration for this node, keeps one
 // replication::Resource per resource, serves the control socket
-// (<run-dir>/tandemd.sock) and keeps the status file (<run-dir>/status) current.
+// (<run-dir>/tandemd.sock), exports every resource over NBD (ResourceExport:
+// <run-dir>/nbd/<resource>.sock, and nbd-address when configured; only a
+// Primary admits clients) and keeps the status file (<run-dir>/status) current.
 // Resources start down (StandAlone, Diskless), as DRBD's do after modprobe;
 // `tandemadm up all` (or --up) brings them up.
 //
@@ -17,6 +19,7 @@
 
 #include "common/env.h"
 #include "config/drbd_model.h"
+#include "daemon/resource_export.h"
 #include "ctl/server.h"
 #include "io/device_factory.h"
 #include "io/fault_plan_device.h"
@@ -55,7 +58,10 @@ class Daemon {
   void Handle(const ctl::Request& req, ctl::ControlServer::Reply reply);
   void HandleResource(replication::Resource* r, const ctl::Request& req,
                       ctl::ControlServer::Reply reply);
-  void AddResource(const config::ResourceConfig& cfg);
+  Status AddResource(const config::ResourceConfig& cfg);
+  // Disconnects the resource's NBD clients and calls `done` once their
+  // requests have completed and they let go of the device (bounded wait).
+  void DropClients(const std::string& name, std::function<void()> done);
   void ScheduleStatusWrite();
   void WriteStatusFile();
 
@@ -65,6 +71,8 @@ class Daemon {
   io::IoEnv* io_env_;
   std::unique_ptr<config::DrbdConfig> config_;
   std::map<std::string, std::unique_ptr<replication::Resource>> resources_;
+  // Declared after resources_: destroyed first, as they refer to them.
+  std::map<std::string, std::unique_ptr<ResourceExport>> exports_;
   std::unique_ptr<ctl::ControlServer> control_;
   bool status_write_scheduled_ = false;
   boost::asio::steady_timer status_timer_;
