@@ -16,7 +16,9 @@ class FaultDeviceTest : public ::testing::Test {
     dev_ = std::make_unique<FaultInjectingDevice>(loop_, std::move(mem));
     io_ = std::make_unique<SyncIo>(loop_, *dev_);
   }
-  std::vector<uint8_t> Block(uint8_t fill, size_t n = 4096) { return std::vector<uint8_t>(n, fill); }
+  std::vector<uint8_t> Block(uint8_t fill, size_t n = 4096) {
+    return std::vector<uint8_t>(n, fill);
+  }
 
   boost::asio::io_context loop_;
   MemBlockDevice* mem_;
@@ -85,9 +87,14 @@ TEST_F(FaultDeviceTest, CrashDropsOrTearsUnflushedWrites) {
   bool done = false;
   Status st;
   // First write lost, second torn after 3 sectors.
-  dev_->Crash([](size_t i, const FaultInjectingDevice::UnflushedWrite&) -> uint64_t {
-    return i == 0 ? 0 : 3;
-  }, [&](Status s) { st = s; done = true; });
+  dev_->Crash(
+      [](size_t i, const FaultInjectingDevice::UnflushedWrite&) -> uint64_t {
+        return i == 0 ? 0 : 3;
+      },
+      [&](Status s) {
+        st = s;
+        done = true;
+      });
   ASSERT_TRUE(RunLoopUntil(loop_, &done, std::chrono::seconds(5)));
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(mem_->contents()[0], 0);

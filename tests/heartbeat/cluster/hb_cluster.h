@@ -290,13 +290,17 @@ class HbCluster {
     return WaitUntil([&] { return FindRecord(line).has_value(); }, timeout);
   }
 
-  // Both daemons up, alpha holding group 0 (alpha's), both agreeing.
+  // Both daemons up, alpha running group 0 (alpha's) to the end, both agreeing.
   bool BringUp() {
     Start(0);
     Start(1);
-    return WaitForRecord("alpha start b", std::chrono::seconds(20)) &&
-           WaitUntil([&] { return Holder(0) == "alpha" && Holder(1) == "alpha"; },
-                     std::chrono::seconds(20));
+    return WaitUntil(
+        [&] {
+          auto s = Status(0);
+          return s.contains("groups") && !s["groups"].empty() &&
+                 s["groups"][0].value("here", "") == "running" && Holder(1) == "alpha";
+        },
+        std::chrono::seconds(20));
   }
 
   // --- the serial link --------------------------------------------------------
