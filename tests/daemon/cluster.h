@@ -67,6 +67,7 @@ struct ClusterOptions {
   std::string handlers;    // statements for a handlers section
   std::string startup;     // statements for a startup section
   bool test_hooks = false; // tandemd --test-hooks (test-io-error)
+  bool nbd_tcp = false;    // each node also exports on nbd-address <its ip>:<free port>
 };
 
 class Cluster {
@@ -77,6 +78,7 @@ class Cluster {
   explicit Cluster(ClusterOptions o = {}) : o_(std::move(o)) {
     for (int n = 0; n < 2; ++n) {
       port_[n] = FreePort(kIps[n]);
+      if (o_.nbd_tcp) nbd_port_[n] = FreePort(kIps[n]);
       proxy_port_[n] = o_.proxied ? FreePort(kIps[n]) : port_[n];
       Truncate(disk(n), o_.disk_size[n]);
       std::string run = dir_.path() + "/run-" + kNames[n];
@@ -119,7 +121,11 @@ class Cluster {
       int port = n == self ? port_[n] : proxy_port_[n];
       c += "  on " + std::string(kNames[n]) + " {\n    device /dev/drbd0 minor 0;\n    disk " +
            disk(n) + ";\n    address " + kIps[n] + ":" + std::to_string(port) +
-           ";\n    meta-disk internal;\n  }\n";
+           ";\n    meta-disk internal;\n" +
+           (o_.nbd_tcp ? "    nbd-address " + std::string(kIps[n]) + ":" +
+                             std::to_string(nbd_port_[n]) + ";\n"
+                       : "") +
+           "  }\n";
     }
     c += "}\n";
     return c;
@@ -152,6 +158,7 @@ class Cluster {
   std::string StatusFile(int n) const { return ReadFileOrEmpty(status_file(n)); }
   const ScratchDir& dir() const { return dir_; }
   int port(int n) const { return port_[n]; }
+  int nbd_port(int n) const { return nbd_port_[n]; }
 
   CommandResult Adm(int n, std::vector<std::string> args, int timeout_s = 60) {
     std::vector<std::string> argv = {kTandemadm, "-c", conf(n), "--node", kNames[n], "--run-dir",
@@ -267,6 +274,7 @@ class Cluster {
 
   ClusterOptions o_;
   ScratchDir dir_;
+  int nbd_port_[2] = {0, 0};
   int port_[2] = {0, 0};
   int proxy_port_[2] = {0, 0};
   std::unique_ptr<TcpProxy> proxy_[2];

@@ -148,6 +148,63 @@ TEST(NbdExport, ShowExportPrintsTheUriAndThirdPartyClientsUseIt) {
   EXPECT_TRUE(SameBytes(c.DataOf(0, size), d1));
 }
 
+// nbd-address adds a TCP listener; with `nbd-tls required` both listeners
+// refuse a client that skips STARTTLS and serve one that does.
+TEST(NbdExport, TcpListenerAndRequiredTls) {
+  ScratchDir keys;
+  const std::string cert = keys.path() + "/cert.pem", key = keys.path() + "/key.pem";
+  auto gen = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                         "-days", "2", "-subj", "/CN=alpha", "-addext",
+                         "subjectAltName=DNS:alpha"},
+                        60);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ClusterOptions o;
+  o.nbd_tcp = true;
+  o.extra_net = "    nbd-tls required;\n    nbd-tls-cert " + cert + ";\n    nbd-tls-key " + key +
+                ";\n";
+  Cluster c(o);
+  c.BringUp();
+  if (HasFatalFailure()) return;
+  const std::string tcp_uri =
+      "nbd://127.0.0.2:" + std::to_string(c.nbd_port(0)) + "/r0";
+  auto show = c.Adm(0, {"show-export", "r0"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find(tcp_uri), std::string::npos) << show.out;
+
+  const auto tcp = nbd::ClientEndpoint::Tcp("127.0.0.2", static_cast<uint16_t>(c.nbd_port(0)));
+  nbd::ClientOptions plain;
+  plain.export_name = "r0";
+  {
+    nbd::BlockingClient client;
+    Status st = client.Connect(tcp, plain);
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("TLS"), std::string::npos) << st.ToString();
+  }
+  {
+    nbd::BlockingClient client;
+    EXPECT_FALSE(client.Connect(nbd::ClientEndpoint::Unix(SocketOf(c, 0)), plain).ok());
+  }
+  auto info = RunCommand({"/usr/bin/nbdinfo", tcp_uri}, 30);
+  EXPECT_NE(info.exit_code, 0) << info.out;
+
+  nbd::ClientOptions secure = plain;
+  secure.tls = true;
+  secure.tls_ca_file = cert;
+  secure.tls_server_name = "alpha";
+  nbd::BlockingClient client;
+  ASSERT_TRUE(client.Connect(tcp, secure).ok());
+  const auto data = Pattern(7, 256 << 10);
+  ASSERT_TRUE(client.Write(4 << 20, data.size(), data.data(), /*fua=*/true).ok());
+  std::vector<uint8_t> back(data.size());
+  ASSERT_TRUE(client.Read(4 << 20, back.size(), back.data()).ok());
+  EXPECT_EQ(back, data);
+  EXPECT_TRUE(client.Disconnect().ok());
+  ASSERT_TRUE(WaitForPeerIdle(c));
+  EXPECT_EQ(c.DataOf(1, c.DataSize(0)).substr(4 << 20, data.size()),
+            std::string(data.begin(), data.end()));
+}
+
 // SIGKILL the Primary while NBD clients write; every write the client saw
 // acknowledged must be on the Secondary's disk. Writers: four connections of
 // our client library (their own threads), and qemu-io as a third-party one.
