@@ -436,9 +436,10 @@ void Connection::OnWritten(const boost::system::error_code& ec) {
     if (!write_failed_ && ec != asio::error::operation_aborted) {
       Log(LogLevel::kDebug, "nbd: client " + peer_ + ": write: " + ec.message());
     }
+    // The client stopped listening (hung up, or reset). Requests it sent in
+    // full are still read and carried out, unanswered, until the read side
+    // ends too: a client that hangs up loses no complete write.
     write_failed_ = true;
-    read_closed_ = true;
-    stream_.Close();
     while (!replies_.empty()) {
       Recycle(replies_.front());
       replies_.pop_front();
