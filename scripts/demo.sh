@@ -185,6 +185,8 @@ cat "$run/bravo/status"
 if [ "${TANDEM_DEMO_KEEP:-0}" = 1 ]; then
   trap - EXIT
   section "the cluster keeps running: run dirs in $run, logs there; stop with: $0 (it cleans up first)"
+  echo "try: $bin/userspace/admin/tandemadm -c $conf --node bravo --run-dir $run/bravo status r0"
+  echo "     cat $run/bravo/status"
   exit 0
 fi
 section "demo finished"

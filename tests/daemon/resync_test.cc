@@ -5,11 +5,13 @@
 // and the degraded start-up handler. Every check compares bytes.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <regex>
 #include <set>
 #include <thread>
 
 #include "cluster.h"
+#include "nbd/blocking_client.h"
 
 namespace tandem::testing {
 namespace {
@@ -365,6 +367,16 @@ TEST(Resync, OnlineVerifyFindsExactlyTheCorruptedBlocks) {
   EXPECT_NE(r.err.find("(-14) Need a verify algorithm to start online verify"), std::string::npos);
 }
 
+// The NBD client of the Primary, as an application would reach it.
+std::unique_ptr<nbd::BlockingClient> NbdClientOf(Cluster& c, int n) {
+  auto client = std::make_unique<nbd::BlockingClient>();
+  nbd::ClientOptions o;
+  o.export_name = "r0";
+  Status st = client->Connect(nbd::ClientEndpoint::Unix(c.run_dir(n) + "/nbd/r0.sock"), o);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return st.ok() ? std::move(client) : nullptr;
+}
+
 TEST(Resync, IoErrorOnThePrimaryDetachesAndThePeerCarriesOn) {
   ClusterOptions o;
   o.test_hooks = true;
@@ -373,26 +385,46 @@ TEST(Resync, IoErrorOnThePrimaryDetachesAndThePeerCarriesOn) {
   c.BringUp();
   if (HasFatalFailure()) return;
   const uint64_t size = c.DataSize(0);
-  WriteBlocks(c, 0, 5, 10);
+  auto client = NbdClientOf(c, 0);
+  ASSERT_TRUE(client);
+  std::mt19937_64 rng(6);
+  auto write_blocks = [&](uint64_t seed, int count) {
+    std::set<uint64_t> blocks;
+    while (blocks.size() < static_cast<size_t>(count)) blocks.insert(rng() % (size / 4096));
+    for (uint64_t b : blocks) {
+      auto data = Pattern(seed * 100000 + b, 4096);
+      Status st = client->Write(b * 4096, 4096, data.data());
+      EXPECT_TRUE(st.ok()) << "block " << b << ": " << st.ToString();
+    }
+    return blocks;
+  };
+  write_blocks(5, 10);
   ASSERT_EQ(c.Call(0, "test-io-error", {{"mode", "all"}}).value("ok", false), true);
-  // The client sees no error: the peer has the data.
-  auto after = WriteBlocks(c, 0, 6, 20);
+  // The NBD client sees no error: the peer has the data.
+  auto after = write_blocks(6, 20);
+  ASSERT_TRUE(client->Flush().ok());
   ASSERT_TRUE(WaitFor([&] { return c.Adm(0, {"dstate", "r0"}).out == "Diskless/UpToDate\n"; }, 10s))
       << c.Log(0);
   EXPECT_NE(c.Log(0).find("on-io-error detach: detaching"), std::string::npos);
-  // Reads come from the peer too.
-  auto rd = c.Call(0, "read", {{"offset", *after.begin() * 4096}, {"length", 4096}});
-  EXPECT_EQ(rd.value("ok", false), true) << rd.dump();
+  // Reads come from the peer too, with the bytes just written.
+  for (uint64_t b : after) {
+    std::vector<uint8_t> back(4096);
+    ASSERT_TRUE(client->Read(b * 4096, 4096, back.data()).ok()) << "block " << b;
+    auto want = Pattern(6 * 100000 + b, 4096);
+    EXPECT_TRUE(std::equal(back.begin(), back.end(), want.begin())) << "block " << b;
+  }
   std::string bravo = c.DataOf(1, size);
   for (uint64_t b : after) {
     auto want = Pattern(6 * 100000 + b, 4096);
     EXPECT_EQ(bravo.compare(b * 4096, 4096, std::string(want.begin(), want.end())), 0);
   }
-  // The disk is repaired and attached again: a resync brings it up to date.
+  // The disk is repaired and attached again (the client stays connected): a
+  // resync brings it up to date.
   ASSERT_EQ(c.Call(0, "test-io-error", {{"mode", "off"}}).value("ok", false), true);
   auto a = c.Adm(0, {"attach", "r0"});
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_TRUE(c.WaitForState(0, "Connected", "UpToDate/UpToDate", 60s)) << c.Log(0);
+  EXPECT_TRUE(client->Disconnect().ok());
   EXPECT_TRUE(SameBytes(c.DataOf(0, size), c.DataOf(1, size)));
 }
 
@@ -403,10 +435,13 @@ TEST(Resync, PassOnReportsTheErrorToTheClient) {
   Cluster c(o);
   c.BringUp();
   if (HasFatalFailure()) return;
+  auto client = NbdClientOf(c, 0);
+  ASSERT_TRUE(client);
   ASSERT_EQ(c.Call(0, "test-io-error", {{"mode", "reads"}}).value("ok", false), true);
-  auto rd = c.Call(0, "read", {{"offset", 0}, {"length", 4096}});
-  EXPECT_EQ(rd.value("ok", true), false);
-  EXPECT_NE(rd.value("error", std::string()).find("Input/output error"), std::string::npos);
+  std::vector<uint8_t> back(4096);
+  Status st = client->Read(0, 4096, back.data());
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("Input/output error"), std::string::npos) << st.ToString();
   EXPECT_EQ(c.Adm(0, {"dstate", "r0"}).out, "UpToDate/UpToDate\n");
 }
 

@@ -1,0 +1,181 @@
+// nbd_replicated_bench: tandemd's NBD export as users reach it. Two tandemd
+// processes on 127.0.0.2/127.0.0.3 (tests/daemon/cluster.h: protocol C,
+// file-backed disks, direct I/O), fio's nbd engine as the one client, over the
+// Unix socket and over TCP (nbd-address); replicated, then with the Primary
+// disconnected (standalone). Next to them the same-machine limit measured in
+// the same run: fio (io_uring, direct) writing both backing files at once,
+// halved, because both replicas share this machine's one disk; for the read
+// rows, fio reading one backing file. Prints a Markdown table; never a timed
+// test. The disks are files in a scratch directory under /tmp.
+//
+//   nbd_replicated_bench [--seconds 5] [--reps 3] [--disk-mib 1024]
+//
+// Workloads as in nbd_bench: 4 KiB randwrite QD1 and QD32, 4 KiB randread
+// QD32, 1 MiB sequential write and read QD8, 4 KiB randwrite QD32 with a
+// flush every 32 writes. IOPS for 4 KiB rows, MB/s for 1 MiB rows; each cell
+// the median of --reps runs.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cluster.h"
+
+namespace {
+
+using tandem::testing::Cluster;
+using tandem::testing::ClusterOptions;
+using tandem::testing::RunCommand;
+
+struct Workload {
+  std::string name, rw, bs;
+  int depth;
+  int fsync;  // 0: none
+  bool bandwidth;
+  bool writes() const { return rw.find("write") != std::string::npos; }
+};
+
+const std::vector<Workload> kWorkloads = {
+    {"4k randwrite QD1", "randwrite", "4k", 1, 0, false},
+    {"4k randwrite QD32", "randwrite", "4k", 32, 0, false},
+    {"4k randread QD32", "randread", "4k", 32, 0, false},
+    {"1M seq write QD8", "write", "1M", 8, 0, true},
+    {"1M seq read QD8", "read", "1M", 8, 0, true},
+    {"4k write+flush (fsync=32) QD32", "randwrite", "4k", 32, 32, false},
+};
+
+// One fio run over `targets` (one job each, reported as a group); the sum of
+// their IOPS or MB/s, or a negative number when fio failed.
+double Fio(const std::vector<std::vector<std::string>>& targets, const Workload& w,
+           uint64_t size, int seconds) {
+  std::vector<std::string> argv = {"/usr/bin/fio", "--output-format=json", "--group_reporting",
+                                   "--time_based=1", "--runtime=" + std::to_string(seconds),
+                                   "--ramp_time=1", "--randrepeat=0", "--norandommap=1"};
+  for (size_t i = 0; i < targets.size(); ++i) {
+    argv.insert(argv.end(), {"--name=j" + std::to_string(i), "--rw=" + w.rw, "--bs=" + w.bs,
+                             "--iodepth=" + std::to_string(w.depth),
+                             "--size=" + std::to_string(size)});
+    if (w.fsync > 0) argv.push_back("--fsync=" + std::to_string(w.fsync));
+    argv.insert(argv.end(), targets[i].begin(), targets[i].end());
+  }
+  auto r = RunCommand(argv, seconds + 90);
+  auto j =
+      nlohmann::json::parse(r.out.substr(std::min(r.out.find('{'), r.out.size())), nullptr, false);
+  if (r.exit_code != 0 || !j.is_object() || !j.contains("jobs")) {
+    std::cerr << "nbd_replicated_bench: fio failed (" << w.name << "): " << r.err << "\n";
+    return -1;
+  }
+  const auto& io = j["jobs"][0][w.writes() ? "write" : "read"];
+  return w.bandwidth ? io.value("bw_bytes", 0.0) / 1e6 : io.value("iops", 0.0);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? -1 : v[v.size() / 2];
+}
+
+std::string Cell(double v, bool bandwidth) {
+  if (v < 0) return "failed";
+  char buf[64];
+  if (bandwidth) {
+    std::snprintf(buf, sizeof buf, "%.0f MB/s", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1fk", v / 1000);
+  }
+  return buf;
+}
+
+std::string Percent(double part, double whole) {
+  if (part <= 0 || whole <= 0) return "-";
+  return std::to_string(static_cast<int>(100 * part / whole + 0.5)) + "%";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nbd_replicated_bench: tandemd's NBD export, replicated and standalone, vs the disk"};
+  int seconds = 5, reps = 3, disk_mib = 1024;
+  app.add_option("--seconds", seconds, "Seconds per fio run")->capture_default_str();
+  app.add_option("--reps", reps, "Runs per cell (median)")->capture_default_str();
+  app.add_option("--disk-mib", disk_mib, "Backing file size per node")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  ClusterOptions o;
+  o.disk_size[0] = o.disk_size[1] = uint64_t(disk_mib) << 20;
+  o.nbd_tcp = true;
+  Cluster c(o);
+  // Allocate both backing files first, so neither the limit nor Tandem pays
+  // for filling holes.
+  for (int n = 0; n < 2; ++n) {
+    auto fill = RunCommand({"/usr/bin/fio", "--name=fill", "--rw=write", "--bs=1M",
+                            "--size=" + std::to_string(o.disk_size[n]), "--ioengine=io_uring",
+                            "--direct=1", "--iodepth=8", "--filename=" + c.disk(n)},
+                           600);
+    if (fill.exit_code != 0) {
+      std::cerr << "nbd_replicated_bench: cannot fill " << c.disk(n) << ": " << fill.err;
+      return 2;
+    }
+  }
+  c.BringUp();
+  const uint64_t size = c.DataSize(0) & ~((uint64_t{1} << 20) - 1);
+  if (size == 0) {
+    std::cerr << "nbd_replicated_bench: the cluster did not come up\n";
+    return 2;
+  }
+  const std::string unix_uri = "nbd+unix:///r0?socket=" + c.run_dir(0) + "/nbd/r0.sock";
+  const std::string tcp_uri = "nbd://127.0.0.2:" + std::to_string(c.nbd_port(0)) + "/r0";
+  auto nbd = [](const std::string& uri) {
+    return std::vector<std::string>{"--ioengine=nbd", "--uri=" + uri};
+  };
+  auto file = [](const std::string& path) {
+    return std::vector<std::string>{"--ioengine=io_uring", "--direct=1", "--filename=" + path};
+  };
+
+  struct Row {
+    std::vector<double> rep_unix, rep_tcp, alone_unix, limit;
+  };
+  std::vector<Row> rows(kWorkloads.size());
+  // Replicated first, then the same with the Primary disconnected; the limit
+  // runs between Tandem's runs so that background noise spreads evenly.
+  for (size_t i = 0; i < kWorkloads.size(); ++i) {
+    const Workload& w = kWorkloads[i];
+    for (int r = 0; r < reps; ++r) {
+      rows[i].rep_unix.push_back(Fio({nbd(unix_uri)}, w, size, seconds));
+      rows[i].rep_tcp.push_back(Fio({nbd(tcp_uri)}, w, size, seconds));
+      double limit = w.writes() ? Fio({file(c.disk(0)), file(c.disk(1))}, w, size, seconds) / 2
+                                : Fio({file(c.disk(0))}, w, size, seconds);
+      rows[i].limit.push_back(limit);
+      std::cerr << w.name << " rep " << r + 1 << ": replicated unix "
+                << Cell(rows[i].rep_unix.back(), w.bandwidth) << ", tcp "
+                << Cell(rows[i].rep_tcp.back(), w.bandwidth) << ", limit "
+                << Cell(limit, w.bandwidth) << "\n";
+    }
+  }
+  auto d = c.Adm(0, {"disconnect", "r0"});
+  if (d.exit_code != 0) std::cerr << "nbd_replicated_bench: disconnect failed: " << d.err;
+  for (size_t i = 0; i < kWorkloads.size(); ++i) {
+    for (int r = 0; r < reps; ++r) {
+      rows[i].alone_unix.push_back(Fio({nbd(unix_uri)}, kWorkloads[i], size, seconds));
+    }
+  }
+
+  std::printf(
+      "| workload | replicated C, Unix | replicated C, TCP | standalone, Unix | same-machine "
+      "limit | replicated Unix / limit |\n|---|---|---|---|---|---|\n");
+  for (size_t i = 0; i < kWorkloads.size(); ++i) {
+    const Workload& w = kWorkloads[i];
+    const double ru = Median(rows[i].rep_unix), rt = Median(rows[i].rep_tcp),
+                 su = Median(rows[i].alone_unix), l = Median(rows[i].limit);
+    std::printf("| %s | %s | %s | %s | %s | %s |\n", w.name.c_str(), Cell(ru, w.bandwidth).c_str(),
+                Cell(rt, w.bandwidth).c_str(), Cell(su, w.bandwidth).c_str(),
+                Cell(l, w.bandwidth).c_str(), Percent(ru, l).c_str());
+  }
+  std::printf(
+      "\nfio nbd engine, %llu MiB region, median of %d runs of %d s; 4k rows in IOPS. Limit: fio "
+      "io_uring direct on both backing files at once, halved (write rows), on one (read rows).\n",
+      static_cast<unsigned long long>(size >> 20), reps, seconds);
+  return 0;
+}
