@@ -91,7 +91,9 @@ TEST_F(BadClientTest, GarbageInsteadOfClientFlagsIsDisconnected) {
 TEST_F(BadClientTest, BadRequestMagicClosesTheConnection) {
   auto s = Connect();
   ASSERT_TRUE(s->Send(RequestBytes(kCmdWrite, 0, 4096, 0, 1, 0x12345678)));
-  ASSERT_TRUE(s->Send(Pattern(4096, 99)));
+  // The server may have closed already (it needs only the header): the
+  // payload's send is allowed to fail.
+  (void)s->Send(Pattern(4096, 99));
   EXPECT_TRUE(s->PeerClosed());
   ExpectServerHealthyAndDataUnchanged();
 }

@@ -1,5 +1,9 @@
 #include "net/connection.h"
 
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -10,11 +14,16 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr size_t kMaxGather = 64;  // packets per write system call
+// Holds the largest control packet and any bulk prefix with room to spare,
+// and many small packets per read.
+constexpr size_t kReceiveBuffer = 256 << 10;
+static_assert(kReceiveBuffer > 2 * (kHeaderSize + kMaxControlPayload));
 }
 
 PeerConnection::PeerConnection(asio::ip::tcp::socket socket, std::string peer_description)
     : socket_(std::move(socket)),
       peer_(std::move(peer_description)),
+      grace_timer_(socket_.get_executor()),
       last_receive_(std::chrono::steady_clock::now()) {
   boost::system::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -29,12 +38,14 @@ void PeerConnection::Start(PacketSink* sink) {
   sink_ = sink;
   if (started_) return;
   started_ = true;
-  ReadHeader();
+  rbuf_.resize(kReceiveBuffer);
+  ReadMore();
 }
 
 void PeerConnection::Fail(Status why) {
   if (closed_) return;
   closed_ = true;
+  grace_timer_.cancel();
   boost::system::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
@@ -48,110 +59,134 @@ void PeerConnection::Fail(Status why) {
 
 void PeerConnection::Close(Status why) { Fail(std::move(why)); }
 
-void PeerConnection::ReadHeader() {
+void PeerConnection::CloseAfterSending(Status why, std::chrono::milliseconds grace) {
+  if (closed_ || closing_) return;
+  if (!write_in_flight_ && queue_.empty()) return Fail(std::move(why));
+  closing_ = true;
+  closing_reason_ = std::move(why);
   auto self = shared_from_this();
-  asio::async_read(socket_, asio::buffer(header_, kHeaderSize),
-                   [self](const boost::system::error_code& ec, size_t n) {
+  grace_timer_.expires_after(grace);
+  grace_timer_.async_wait([self](const boost::system::error_code& ec) {
+    if (!ec) self->Fail(self->closing_reason_);
+  });
+}
+
+void PeerConnection::NoteReceived(size_t n) {
+  bytes_received_ += n;
+  last_receive_ = std::chrono::steady_clock::now();
+}
+
+void PeerConnection::ReadMore() {
+  // Whole packets are consumed before reading on: move the partial one (at
+  // most a header, a control payload or a bulk prefix) to the front.
+  if (rpos_ == rend_) {
+    rpos_ = rend_ = 0;
+  } else if (rpos_ > 0) {
+    std::memmove(rbuf_.data(), rbuf_.data() + rpos_, rend_ - rpos_);
+    rend_ -= rpos_;
+    rpos_ = 0;
+  }
+  assert(rend_ < rbuf_.size());
+  auto self = shared_from_this();
+  socket_.async_read_some(
+      asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
+      [self](const boost::system::error_code& ec, size_t n) {
+        if (self->closed_) return;
+        if (ec) {
+          return self->Fail(ec == asio::error::eof ? Status::Aborted("connection closed by peer")
+                                                   : Status::IoError(ec.message()));
+        }
+        self->NoteReceived(n);
+        self->rend_ += n;
+        self->Parse();
+      });
+}
+
+void PeerConnection::Parse() {
+  while (!closed_) {
+    const uint8_t* at = rbuf_.data() + rpos_;
+    const size_t avail = rend_ - rpos_;
+    if (avail < kHeaderSize) return ReadMore();
+    auto h = DecodeHeader({at, kHeaderSize});
+    if (!h.ok()) return Fail(h.status());
+    if (!IsBulk(h->type)) {
+      if (avail < kHeaderSize + h->length) return ReadMore();
+      auto p = DecodeControl(h->type, {at + kHeaderSize, h->length});
+      if (!p.ok()) return Fail(p.status());
+      rpos_ += kHeaderSize + h->length;
+      if (sink_) sink_->OnControl(h->type, std::move(*p));
+      continue;
+    }
+    // Bulk: the fixed prefix says how long the whole prefix is (DATA may carry
+    // a digest); the prefix is decoded, and checked, before the data buffer
+    // is allocated.
+    const uint32_t fixed = FixedBulkPrefix(h->type);
+    if (h->length < fixed) {
+      return Fail(Status::ProtocolError(std::string(PacketTypeName(h->type)) +
+                                        ": payload shorter than its prefix"));
+    }
+    if (avail < kHeaderSize + fixed) return ReadMore();
+    const uint32_t prefix_len = BulkPrefixLength(h->type, {at + kHeaderSize, fixed});
+    if (prefix_len > h->length) {
+      return Fail(Status::ProtocolError(std::string(PacketTypeName(h->type)) +
+                                        ": prefix longer than the payload"));
+    }
+    if (avail < kHeaderSize + prefix_len) return ReadMore();
+    std::span<const uint8_t> prefix_bytes(at + kHeaderSize, prefix_len);
+    BulkPrefix prefix;
+    if (h->type == PacketType::kData) {
+      auto p = DecodeDataPrefix(prefix_bytes, h->length);
+      if (!p.ok()) return Fail(p.status());
+      prefix = std::move(*p);
+    } else if (h->type == PacketType::kDataReply) {
+      auto p = DecodeDataReplyPrefix(prefix_bytes, h->length);
+      if (!p.ok()) return Fail(p.status());
+      prefix = std::move(*p);
+    } else {
+      auto p = DecodeRsDataPrefix(prefix_bytes, h->length);
+      if (!p.ok()) return Fail(p.status());
+      prefix = std::move(*p);
+    }
+    rpos_ += kHeaderSize + prefix_len;
+    const size_t data_len = h->length - prefix_len;
+    auto data = io::AlignedBuffer::Uninitialized(data_len);
+    const size_t have = std::min(rend_ - rpos_, data_len);
+    if (have > 0) std::memcpy(data.data(), rbuf_.data() + rpos_, have);
+    rpos_ += have;
+    if (have < data_len) return ReadBulkRest(std::move(prefix), std::move(data), have);
+    DeliverBulk(std::move(prefix), std::move(data));
+  }
+}
+
+void PeerConnection::ReadBulkRest(BulkPrefix prefix, io::AlignedBuffer data, size_t have) {
+  assert(rpos_ == rend_);
+  auto self = shared_from_this();
+  auto held = std::make_shared<std::pair<BulkPrefix, io::AlignedBuffer>>(std::move(prefix),
+                                                                        std::move(data));
+  asio::async_read(socket_,
+                   asio::buffer(held->second.data() + have, held->second.size() - have),
+                   [self, held](const boost::system::error_code& ec, size_t n) {
                      if (self->closed_) return;
                      if (ec) {
                        return self->Fail(ec == asio::error::eof
                                              ? Status::Aborted("connection closed by peer")
                                              : Status::IoError(ec.message()));
                      }
-                     self->bytes_received_ += n;
-                     self->last_receive_ = std::chrono::steady_clock::now();
-                     auto h = DecodeHeader({self->header_, kHeaderSize});
-                     if (!h.ok()) return self->Fail(h.status());
-                     if (IsBulk(h->type)) {
-                       self->ReadBulk(*h);
-                     } else {
-                       self->ReadPayload(*h);
-                     }
+                     self->NoteReceived(n);
+                     self->DeliverBulk(std::move(held->first), std::move(held->second));
+                     self->Parse();
                    });
 }
 
-void PeerConnection::ReadPayload(Header h) {
-  payload_.resize(h.length);
-  auto self = shared_from_this();
-  asio::async_read(socket_, asio::buffer(payload_),
-                   [self, h](const boost::system::error_code& ec, size_t n) {
-                     if (self->closed_) return;
-                     if (ec) return self->Fail(Status::IoError(ec.message()));
-                     self->bytes_received_ += n;
-                     self->last_receive_ = std::chrono::steady_clock::now();
-                     auto p = DecodeControl(h.type, self->payload_);
-                     if (!p.ok()) return self->Fail(p.status());
-                     if (self->sink_) self->sink_->OnControl(h.type, std::move(*p));
-                     if (!self->closed_) self->ReadHeader();
-                   });
-}
-
-void PeerConnection::ReadBulk(Header h) {
-  // Read the fixed prefix, then (for DATA) the digest, then the data itself.
-  const uint32_t fixed = FixedBulkPrefix(h.type);
-  if (h.length < fixed) {
-    return Fail(Status::ProtocolError(std::string(PacketTypeName(h.type)) + ": payload shorter "
-                                      "than its prefix"));
+void PeerConnection::DeliverBulk(BulkPrefix prefix, io::AlignedBuffer data) {
+  if (!sink_) return;
+  if (auto* d = std::get_if<DataPrefix>(&prefix)) {
+    sink_->OnData(std::move(*d), std::move(data));
+  } else if (auto* r = std::get_if<DataReplyPrefix>(&prefix)) {
+    sink_->OnDataReply(*r, std::move(data));
+  } else {
+    sink_->OnRsData(std::get<RsDataPrefix>(prefix), std::move(data));
   }
-  payload_.resize(fixed);
-  auto self = shared_from_this();
-  asio::async_read(socket_, asio::buffer(payload_), [self, h, fixed](
-                                                        const boost::system::error_code& ec,
-                                                        size_t n) {
-    if (self->closed_) return;
-    if (ec) return self->Fail(Status::IoError(ec.message()));
-    self->bytes_received_ += n;
-    uint32_t prefix_len = BulkPrefixLength(h.type, self->payload_);
-    if (prefix_len > h.length) {
-      return self->Fail(Status::ProtocolError(std::string(PacketTypeName(h.type)) +
-                                              ": prefix longer than the payload"));
-    }
-    auto after_prefix = [self, h, prefix_len]() {
-      const uint32_t data_len = h.length - prefix_len;
-      std::span<const uint8_t> prefix(self->payload_.data(), prefix_len);
-      // Decode before allocating the data buffer: its length is checked there.
-      std::function<void(io::AlignedBuffer)> deliver;
-      if (h.type == PacketType::kData) {
-        auto p = DecodeDataPrefix(prefix, h.length);
-        if (!p.ok()) return self->Fail(p.status());
-        deliver = [self, p = std::move(*p)](io::AlignedBuffer b) mutable {
-          if (self->sink_) self->sink_->OnData(std::move(p), std::move(b));
-        };
-      } else if (h.type == PacketType::kDataReply) {
-        auto p = DecodeDataReplyPrefix(prefix, h.length);
-        if (!p.ok()) return self->Fail(p.status());
-        deliver = [self, p = *p](io::AlignedBuffer b) {
-          if (self->sink_) self->sink_->OnDataReply(p, std::move(b));
-        };
-      } else {
-        auto p = DecodeRsDataPrefix(prefix, h.length);
-        if (!p.ok()) return self->Fail(p.status());
-        deliver = [self, p = *p](io::AlignedBuffer b) {
-          if (self->sink_) self->sink_->OnRsData(p, std::move(b));
-        };
-      }
-      auto buf = std::make_shared<io::AlignedBuffer>(io::AlignedBuffer::Uninitialized(data_len));
-      asio::async_read(self->socket_, asio::buffer(buf->data(), data_len),
-                       [self, buf, deliver = std::move(deliver)](
-                           const boost::system::error_code& e2, size_t n2) {
-                         if (self->closed_) return;
-                         if (e2) return self->Fail(Status::IoError(e2.message()));
-                         self->bytes_received_ += n2;
-                         self->last_receive_ = std::chrono::steady_clock::now();
-                         deliver(std::move(*buf));
-                         if (!self->closed_) self->ReadHeader();
-                       });
-    };
-    if (prefix_len == fixed) return after_prefix();
-    self->payload_.resize(prefix_len);
-    asio::async_read(self->socket_, asio::buffer(self->payload_.data() + fixed, prefix_len - fixed),
-                     [self, after_prefix](const boost::system::error_code& e2, size_t n2) {
-                       if (self->closed_) return;
-                       if (e2) return self->Fail(Status::IoError(e2.message()));
-                       self->bytes_received_ += n2;
-                       after_prefix();
-                     });
-  });
 }
 
 void PeerConnection::SendControl(PacketType type, const ControlPacket& packet, SentCallback sent) {
@@ -200,6 +235,9 @@ void PeerConnection::Pump() {
     self->writing_.clear();
     for (auto& o : done)
       if (o.sent) o.sent();
+    if (self->closing_ && self->queue_.empty() && !self->closed_) {
+      return self->Fail(self->closing_reason_);
+    }
     self->Pump();
   });
 }

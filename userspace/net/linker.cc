@@ -55,6 +55,9 @@ class Linker::Session : public PacketSink, public std::enable_shared_from_this<S
   }
 
   void OnControl(PacketType type, ControlPacket packet) override {
+    // Refused: the verdict is on its way and the connection closes after it;
+    // nothing the peer sent meanwhile counts.
+    if (refused_) return;
     const LinkConfig& c = linker_->config_;
     switch (type) {
       case PacketType::kHello: {
@@ -94,6 +97,7 @@ class Linker::Session : public PacketSink, public std::enable_shared_from_this<S
           ++linker_->auth_failures_;
           linker_->log_(LogLevel::kError, "Authentication of peer failed (" + conn_->peer() + ")");
           // Let the verdict reach the peer, then close.
+          refused_ = true;
           auto self = shared_from_this();
           conn_->SendControl(PacketType::kError, ErrorPacket{1, "authentication failed"},
                              [self] { self->Abort(""); });
@@ -136,6 +140,7 @@ class Linker::Session : public PacketSink, public std::enable_shared_from_this<S
     Refuse("DATA_REPLY during the handshake");
   }
   void OnRsData(RsDataPrefix, io::AlignedBuffer) override { Refuse("RS_DATA during the handshake"); }
+  // (Refuse() ignores a second refusal, so these need no check of their own.)
   void OnClosed(Status why) override {
     auto self = shared_from_this();  // SessionEnded drops the Linker's reference
     if (handed_over_) return;
@@ -178,6 +183,8 @@ class Linker::Session : public PacketSink, public std::enable_shared_from_this<S
                 {reinterpret_cast<const uint8_t*>(secret.data()), secret.size()}, msg);
   }
   void Refuse(const std::string& why) {
+    if (refused_) return;
+    refused_ = true;
     linker_->log_(LogLevel::kError, "connection from " + conn_->peer() + " refused: " + why);
     auto self = shared_from_this();
     conn_->SendControl(PacketType::kError, ErrorPacket{2, why}, [self] { self->Abort(""); });
@@ -187,6 +194,7 @@ class Linker::Session : public PacketSink, public std::enable_shared_from_this<S
   std::shared_ptr<PeerConnection> conn_;
   bool outgoing_;
   asio::steady_timer timer_;
+  bool refused_ = false;  // a refusal is being sent; the session is over
   std::array<uint8_t, kChallengeLength> my_challenge_{};
   bool hello_ok_ = false;
   bool peer_verified_ = false;

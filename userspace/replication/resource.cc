@@ -342,7 +342,9 @@ void Resource::StopLink(bool stand_alone, ConnState why, const std::string& reas
     auto c = std::move(conn_);
     conn_.reset();
     c->Detach();
-    c->Close(tandem::Status::Aborted(reason));
+    // What we queued (a DISCONNECT, our reports before a split-brain verdict)
+    // still reaches the peer.
+    c->CloseAfterSending(tandem::Status::Aborted(reason), std::chrono::seconds(1));
   }
   if (was_connected && why != ConnState::kDisconnecting && why != ConnState::kTearDown) {
     Log(LogLevel::kWarning, std::string("connection lost (") + ConnStateName(why) + "): " + reason);
