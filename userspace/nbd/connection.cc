@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/receive_buffer.h"
 #include "nbd/connection_manager.h"
 #include "nbd/errors.h"
 #include "nbd/reply.h"
@@ -198,13 +199,7 @@ void Connection::Process() {
 }
 
 void Connection::ReadMore() {
-  if (rpos_ == rend_) {
-    rpos_ = rend_ = 0;
-  } else if (rpos_ > 0) {
-    std::memmove(rbuf_.data(), rbuf_.data() + rpos_, rend_ - rpos_);
-    rend_ -= rpos_;
-    rpos_ = 0;
-  }
+  CompactReceiveBuffer(rbuf_, rpos_, rend_);
   reading_ = true;
   stream_.async_read_some(
       asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),

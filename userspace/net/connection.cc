@@ -8,6 +8,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/receive_buffer.h"
+
 namespace tandem::net {
 
 namespace asio = boost::asio;
@@ -79,13 +81,7 @@ void PeerConnection::NoteReceived(size_t n) {
 void PeerConnection::ReadMore() {
   // Whole packets are consumed before reading on: move the partial one (at
   // most a header, a control payload or a bulk prefix) to the front.
-  if (rpos_ == rend_) {
-    rpos_ = rend_ = 0;
-  } else if (rpos_ > 0) {
-    std::memmove(rbuf_.data(), rbuf_.data() + rpos_, rend_ - rpos_);
-    rend_ -= rpos_;
-    rpos_ = 0;
-  }
+  CompactReceiveBuffer(rbuf_, rpos_, rend_);
   assert(rend_ < rbuf_.size());
   auto self = shared_from_this();
   socket_.async_read_some(
