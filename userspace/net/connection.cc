@@ -53,6 +53,10 @@ void PeerConnection::Fail(Status why) {
   socket_.close(ec);
   queue_.clear();
   queued_bytes_ = 0;
+  // The packets being written keep their bytes until the write's handler
+  // runs, but their callbacks go now: they may own the sink (a handshake
+  // session owns this connection), and they must not run after a failure.
+  for (auto& o : writing_) o.sent = nullptr;
   auto self = shared_from_this();
   asio::post(socket_.get_executor(), [self, why = std::move(why)] {
     if (self->sink_) self->sink_->OnClosed(why);
@@ -223,7 +227,10 @@ void PeerConnection::Pump() {
   auto self = shared_from_this();
   asio::async_write(socket_, bufs, [self](const boost::system::error_code& ec, size_t n) {
     self->write_in_flight_ = false;
-    if (self->closed_) return;
+    if (self->closed_) {
+      self->writing_.clear();
+      return;
+    }
     if (ec) return self->Fail(Status::IoError(ec.message()));
     self->bytes_sent_ += n;
     self->queued_bytes_ -= std::min(self->queued_bytes_, n);
