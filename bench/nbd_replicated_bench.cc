@@ -23,9 +23,12 @@
 #include <vector>
 
 #include "cluster.h"
+#include "fio_table.h"
 
 namespace {
 
+using tandem::bench::Cell;
+using tandem::bench::Median;
 using tandem::testing::Cluster;
 using tandem::testing::ClusterOptions;
 using tandem::testing::RunCommand;
@@ -62,30 +65,7 @@ double Fio(const std::vector<std::vector<std::string>>& targets, const Workload&
     argv.insert(argv.end(), targets[i].begin(), targets[i].end());
   }
   auto r = RunCommand(argv, seconds + 90);
-  auto j =
-      nlohmann::json::parse(r.out.substr(std::min(r.out.find('{'), r.out.size())), nullptr, false);
-  if (r.exit_code != 0 || !j.is_object() || !j.contains("jobs")) {
-    std::cerr << "nbd_replicated_bench: fio failed (" << w.name << "): " << r.err << "\n";
-    return -1;
-  }
-  const auto& io = j["jobs"][0][w.writes() ? "write" : "read"];
-  return w.bandwidth ? io.value("bw_bytes", 0.0) / 1e6 : io.value("iops", 0.0);
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? -1 : v[v.size() / 2];
-}
-
-std::string Cell(double v, bool bandwidth) {
-  if (v < 0) return "failed";
-  char buf[64];
-  if (bandwidth) {
-    std::snprintf(buf, sizeof buf, "%.0f MB/s", v);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1fk", v / 1000);
-  }
-  return buf;
+  return tandem::bench::FioRate(r, !w.writes(), w.bandwidth, "nbd_replicated_bench (" + w.name + ")");
 }
 
 std::string Percent(double part, double whole) {

@@ -19,10 +19,13 @@
 #include <string>
 #include <vector>
 
+#include "fio_table.h"
 #include "kernel_shim/shim_fixture.h"
 
 namespace {
 
+using tandem::bench::Cell;
+using tandem::bench::Median;
 using tandem::testing::Cluster;
 using tandem::testing::ClusterOptions;
 using tandem::testing::RunCommand;
@@ -52,30 +55,8 @@ double Fio(const std::vector<std::string>& target, const Workload& w, int second
                                    "--randrepeat=0",       "--norandommap=1"};
   argv.insert(argv.end(), target.begin(), target.end());
   auto r = RunCommand(argv, seconds + 60);
-  auto j =
-      nlohmann::json::parse(r.out.substr(std::min(r.out.find('{'), r.out.size())), nullptr, false);
-  if (r.exit_code != 0 || !j.is_object() || !j.contains("jobs")) {
-    std::cerr << "shim_bench: fio failed (" << w.name << "): " << r.err << "\n";
-    return -1;
-  }
-  const auto& io = j["jobs"][0][w.rw.find("read") != std::string::npos ? "read" : "write"];
-  return w.bandwidth ? io.value("bw_bytes", 0.0) / 1e6 : io.value("iops", 0.0);
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? -1 : v[v.size() / 2];
-}
-
-std::string Cell(double v, bool bandwidth) {
-  if (v < 0) return "failed";
-  char buf[64];
-  if (bandwidth) {
-    std::snprintf(buf, sizeof buf, "%.0f MB/s", v);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1fk IOPS", v / 1000);
-  }
-  return buf;
+  return tandem::bench::FioRate(r, w.rw.find("read") != std::string::npos, w.bandwidth,
+                                "shim_bench (" + w.name + ")");
 }
 
 }  // namespace
@@ -128,7 +109,7 @@ int main(int argc, char** argv) {
       }
       const double d = Median(direct), s = Median(shim);
       std::printf("| %s | %s | %s | %s | %s |\n", w.name.c_str(), mode,
-                  Cell(d, w.bandwidth).c_str(), Cell(s, w.bandwidth).c_str(),
+                  Cell(d, w.bandwidth, " IOPS").c_str(), Cell(s, w.bandwidth, " IOPS").c_str(),
                   d > 0 && s > 0 ? (std::to_string(int(100 * s / d + 0.5)) + "%").c_str() : "-");
       std::fflush(stdout);
     }

@@ -1,0 +1,50 @@
+#pragma once
+// What the benchmarks that drive fio as a program share: reading one fio
+// result, the median of repeated runs, and a table cell.
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "testing/test_util.h"
+
+namespace tandem::bench {
+
+// The rate of one `fio --output-format=json` run (group reporting: jobs[0]):
+// IOPS, or MB/s when `bandwidth`; of its read side when `read`. Negative when
+// fio failed, which is reported on stderr with `what`.
+inline double FioRate(const tandem::testing::CommandResult& r, bool read, bool bandwidth,
+                      const std::string& what) {
+  auto j =
+      nlohmann::json::parse(r.out.substr(std::min(r.out.find('{'), r.out.size())), nullptr, false);
+  if (r.exit_code != 0 || !j.is_object() || !j.contains("jobs")) {
+    std::cerr << what << ": fio failed: " << r.err << "\n";
+    return -1;
+  }
+  const auto& io = j["jobs"][0][read ? "read" : "write"];
+  return bandwidth ? io.value("bw_bytes", 0.0) / 1e6 : io.value("iops", 0.0);
+}
+
+// The middle run (the upper one of two); -1 for no runs.
+inline double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? -1 : v[v.size() / 2];
+}
+
+// "812 MB/s", or thousands of IOPS ("21.0k" followed by `iops_unit`);
+// "failed" for a failed run.
+inline std::string Cell(double v, bool bandwidth, const char* iops_unit = "") {
+  if (v < 0) return "failed";
+  char buf[64];
+  if (bandwidth) {
+    std::snprintf(buf, sizeof buf, "%.0f MB/s", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1fk%s", v / 1000, iops_unit);
+  }
+  return buf;
+}
+
+}  // namespace tandem::bench
