@@ -5,6 +5,7 @@
 // and the degraded start-up handler. Every check compares bytes.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 #include <regex>
 #include <set>
@@ -22,18 +23,28 @@ nlohmann::json WriteBlock(Cluster& c, int n, uint64_t offset, const std::vector<
   return c.Call(n, "write", {{"offset", offset}, {"data", B64(data)}});
 }
 
-// Writes `count` distinct 4 KiB blocks with patterns; returns the block numbers.
-std::set<uint64_t> WriteBlocks(Cluster& c, int n, uint64_t seed, int count) {
+// Writes `count` distinct 4 KiB blocks out of `total_blocks`, block b with
+// Pattern(seed * 100000 + b), through `write`; returns the block numbers.
+std::set<uint64_t> WriteBlocksWith(
+    uint64_t total_blocks, uint64_t seed, int count,
+    const std::function<void(uint64_t block, const std::vector<uint8_t>& data)>& write) {
   std::set<uint64_t> blocks;
-  const uint64_t total = c.DataSize(n) / 4096;
   std::mt19937_64 rng(seed);
   while (static_cast<int>(blocks.size()) < count) {
-    uint64_t b = rng() % total;
+    uint64_t b = rng() % total_blocks;
     if (!blocks.insert(b).second) continue;
-    auto r = WriteBlock(c, n, b * 4096, Pattern(seed * 100000 + b, 4096));
-    EXPECT_EQ(r.value("ok", false), true) << r.dump();
+    write(b, Pattern(seed * 100000 + b, 4096));
   }
   return blocks;
+}
+
+// The same through node n's control socket.
+std::set<uint64_t> WriteBlocks(Cluster& c, int n, uint64_t seed, int count) {
+  return WriteBlocksWith(c.DataSize(n) / 4096, seed, count,
+                         [&](uint64_t b, const std::vector<uint8_t>& data) {
+                           auto r = WriteBlock(c, n, b * 4096, data);
+                           EXPECT_EQ(r.value("ok", false), true) << r.dump();
+                         });
 }
 
 uint64_t WillSyncKb(const std::string& log, size_t from = 0) {
@@ -387,16 +398,12 @@ TEST(Resync, IoErrorOnThePrimaryDetachesAndThePeerCarriesOn) {
   const uint64_t size = c.DataSize(0);
   auto client = NbdClientOf(c, 0);
   ASSERT_TRUE(client);
-  std::mt19937_64 rng(6);
   auto write_blocks = [&](uint64_t seed, int count) {
-    std::set<uint64_t> blocks;
-    while (blocks.size() < static_cast<size_t>(count)) blocks.insert(rng() % (size / 4096));
-    for (uint64_t b : blocks) {
-      auto data = Pattern(seed * 100000 + b, 4096);
-      Status st = client->Write(b * 4096, 4096, data.data());
-      EXPECT_TRUE(st.ok()) << "block " << b << ": " << st.ToString();
-    }
-    return blocks;
+    return WriteBlocksWith(size / 4096, seed, count,
+                           [&](uint64_t b, const std::vector<uint8_t>& data) {
+                             Status st = client->Write(b * 4096, 4096, data.data());
+                             EXPECT_TRUE(st.ok()) << "block " << b << ": " << st.ToString();
+                           });
   };
   write_blocks(5, 10);
   ASSERT_EQ(c.Call(0, "test-io-error", {{"mode", "all"}}).value("ok", false), true);
