@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "io/device_factory.h"
+#include "io/event_loop.h"
 #include "nbd/device_backend.h"
 #include "nbd/server.h"
 
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"off", "optional", "required"}));
   app.add_option("--tls-cert", cert, "PEM certificate");
   app.add_option("--tls-key", key, "PEM private key");
+  int64_t busy_poll_us = io::kDefaultBusyPoll.count();
+  app.add_option("--busy-poll-us", busy_poll_us, "poll this long before sleeping (as tandemd)");
   app.add_flag("--verbose", verbose, "log every connection");
   CLI11_PARSE(app, argc, argv);
   if (socket_path.empty() && tcp.empty()) {
@@ -124,6 +127,6 @@ int main(int argc, char** argv) {
       loop.stop();
     });
   });
-  loop.run();
+  io::RunEventLoop(loop, std::chrono::microseconds(busy_poll_us));
   return 0;
 }

@@ -81,11 +81,17 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "Seconds per fio run")->capture_default_str();
   app.add_option("--reps", reps, "Runs per cell (median)")->capture_default_str();
   app.add_option("--disk-mib", disk_mib, "Backing file size per node")->capture_default_str();
+  int busy_poll_us = -1;
+  app.add_option("--busy-poll-us", busy_poll_us, "tandemd --busy-poll-us (default: tandemd's)");
+  std::string only;
+  app.add_option("--only", only, "Run only the workloads whose name contains this (profiling)");
   CLI11_PARSE(app, argc, argv);
+  auto selected = [&](const Workload& w) { return w.name.find(only) != std::string::npos; };
 
   ClusterOptions o;
   o.disk_size[0] = o.disk_size[1] = uint64_t(disk_mib) << 20;
   o.nbd_tcp = true;
+  o.busy_poll_us = busy_poll_us;
   Cluster c(o);
   // Allocate both backing files first, so neither the limit nor Tandem pays
   // for filling holes.
@@ -122,6 +128,7 @@ int main(int argc, char** argv) {
   // runs between Tandem's runs so that background noise spreads evenly.
   for (size_t i = 0; i < kWorkloads.size(); ++i) {
     const Workload& w = kWorkloads[i];
+    if (!selected(w)) continue;
     for (int r = 0; r < reps; ++r) {
       rows[i].rep_unix.push_back(Fio({nbd(unix_uri)}, w, size, seconds));
       rows[i].rep_tcp.push_back(Fio({nbd(tcp_uri)}, w, size, seconds));
@@ -137,6 +144,7 @@ int main(int argc, char** argv) {
   auto d = c.Adm(0, {"disconnect", "r0"});
   if (d.exit_code != 0) std::cerr << "nbd_replicated_bench: disconnect failed: " << d.err;
   for (size_t i = 0; i < kWorkloads.size(); ++i) {
+    if (!selected(kWorkloads[i])) continue;
     for (int r = 0; r < reps; ++r) {
       rows[i].alone_unix.push_back(Fio({nbd(unix_uri)}, kWorkloads[i], size, seconds));
     }
@@ -147,6 +155,7 @@ int main(int argc, char** argv) {
       "limit | replicated Unix / limit |\n|---|---|---|---|---|---|\n");
   for (size_t i = 0; i < kWorkloads.size(); ++i) {
     const Workload& w = kWorkloads[i];
+    if (!selected(w)) continue;
     const double ru = Median(rows[i].rep_unix), rt = Median(rows[i].rep_tcp),
                  su = Median(rows[i].alone_unix), l = Median(rows[i].limit);
     std::printf("| %s | %s | %s | %s | %s | %s |\n", w.name.c_str(), Cell(ru, w.bandwidth).c_str(),

@@ -9,7 +9,9 @@
 // jobs, direct I/O like Tandem's default), halved, since both replicas share
 // this machine's one disk. Prints a table.
 //
-// Usage: replication_bench [--seconds N] [--dir DIR]
+// Usage: replication_bench [--seconds N] [--dir DIR] [--only ROW [--qd1-only yes]]
+// --only runs one row (limit, standalone, A, B or C) and --qd1-only only its
+// QD1 column, for profiling.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +39,7 @@ using namespace tandem;
 using namespace tandem::bench;
 
 constexpr uint64_t kDiskSize = 1ull << 30;
+bool qd1_only = false;
 
 std::string Config(const std::string& dir, char protocol) {
   std::string c = "resource r0 {\n  net { protocol " + std::string(1, protocol) +
@@ -90,8 +93,10 @@ Row RunProtocol(const std::string& dir, char protocol, double seconds, bool stan
   // Warm up: every activity-log extent hot, file blocks allocated.
   Drive(nodes[0], size, 1 << 20, 4, true, seconds / 2);
   row.qd1 = Drive(nodes[0], size, 4096, 1, false, seconds);
-  row.qd32 = Drive(nodes[0], size, 4096, 32, false, seconds);
-  row.seq = Drive(nodes[0], size, 1 << 20, 4, true, seconds);
+  if (!qd1_only) {
+    row.qd32 = Drive(nodes[0], size, 4096, 32, false, seconds);
+    row.seq = Drive(nodes[0], size, 1 << 20, 4, true, seconds);
+  }
   for (auto& n : nodes) n.Stop();
   return row;
 }
@@ -134,10 +139,13 @@ Row FioLimit(const std::string& dir, double seconds) {
 int main(int argc, char** argv) {
   double seconds = 5;
   std::string dir = "/var/tmp/tandem-replication-bench";
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--seconds") seconds = std::stod(argv[i + 1]);
     if (a == "--dir") dir = argv[i + 1];
+    if (a == "--only") only = argv[i + 1];
+    if (a == "--qd1-only") qd1_only = std::string(argv[i + 1]) == "yes";
   }
   tandem::SetMinLogLevel(tandem::LogLevel::kWarning);
   std::filesystem::create_directories(dir);
@@ -151,14 +159,31 @@ int main(int argc, char** argv) {
     ::close(fd);
   }
   std::vector<Row> rows;
-  rows.push_back(FioLimit(dir, seconds));
-  rows.push_back(RunProtocol(dir, 'C', seconds, /*standalone=*/true));
-  for (char p : {'A', 'B', 'C'}) rows.push_back(RunProtocol(dir, p, seconds, false));
+  if (!only.empty()) {
+    if (only == "limit") {
+      rows.push_back(FioLimit(dir, seconds));
+    } else if (only == "standalone") {
+      rows.push_back(RunProtocol(dir, 'C', seconds, /*standalone=*/true));
+    } else if (only.size() == 1 && only.find_first_of("ABC") == 0) {
+      rows.push_back(RunProtocol(dir, only[0], seconds, false));
+    } else {
+      std::fprintf(stderr, "--only takes limit, standalone, A, B or C\n");
+      return 2;
+    }
+  } else {
+    rows.push_back(FioLimit(dir, seconds));
+    rows.push_back(RunProtocol(dir, 'C', seconds, /*standalone=*/true));
+    for (char p : {'A', 'B', 'C'}) rows.push_back(RunProtocol(dir, p, seconds, false));
+  }
   std::printf("\n%-22s %12s %12s %14s %14s\n", "configuration", "QD1 p50 us", "QD1 p99 us",
               "4K QD32 IOPS", "1M seq MB/s");
   for (const auto& r : rows) {
     std::printf("%-22s %12.1f %12.1f %14.0f %14.1f\n", r.name.c_str(), r.qd1.p50_us,
                 r.qd1.p99_us, r.qd32.iops, r.seq.mbps);
+  }
+  if (rows.size() == 1) {
+    std::filesystem::remove_all(dir);
+    return 0;
   }
   const Row& limit = rows[0];
   const Row& c = rows[4];

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <future>
@@ -21,6 +22,7 @@
 #include "common/env.h"
 #include "config/drbd_loader.h"
 #include "io/device_factory.h"
+#include "io/event_loop.h"
 #include "io/sync_io.h"
 #include "meta/meta_data.h"
 #include "meta/resource_meta.h"
@@ -31,6 +33,12 @@ namespace tandem::bench {
 using Clock = std::chrono::steady_clock;
 namespace asio = boost::asio;
 
+// The nodes' loops poll like tandemd's (TANDEM_BUSY_POLL_US overrides, 0 = sleep).
+inline std::chrono::microseconds BusyPoll() {
+  const char* env = std::getenv("TANDEM_BUSY_POLL_US");
+  return env != nullptr ? std::chrono::microseconds(std::atoll(env)) : io::kDefaultBusyPoll;
+}
+
 struct Node {
   asio::io_context io;
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> guard;
@@ -40,7 +48,7 @@ struct Node {
   void Start() {
     guard = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
         io.get_executor());
-    thread = std::thread([this] { io.run(); });
+    thread = std::thread([this] { io::RunEventLoop(io, BusyPoll()); });
   }
   // Runs fn on the node's loop and waits for it.
   template <typename F>

@@ -68,7 +68,16 @@ struct ClusterOptions {
   std::string startup;     // statements for a startup section
   bool test_hooks = false; // tandemd --test-hooks (test-io-error)
   bool nbd_tcp = false;    // each node also exports on nbd-address <its ip>:<free port>
+  int busy_poll_us = -1;   // tandemd --busy-poll-us; -1: its default
 };
+
+// Protocol `proto` with bravo's disk completing every operation `delay_ms` late.
+inline ClusterOptions SlowPeerDisk(char proto, int delay_ms) {
+  ClusterOptions o;
+  o.protocol = proto;
+  o.disk_delay_ms[1] = delay_ms;
+  return o;
+}
 
 class Cluster {
  public:
@@ -173,6 +182,10 @@ class Cluster {
     std::vector<std::string> argv = {kTandemd, "-f", "-c", conf(n), "--node", kNames[n],
                                      "--run-dir", run_dir(n), "--log-file", log(n)};
     if (o_.test_hooks) argv.push_back("--test-hooks");
+    if (o_.busy_poll_us >= 0) {
+      argv.push_back("--busy-poll-us");
+      argv.push_back(std::to_string(o_.busy_poll_us));
+    }
     if (o_.disk_delay_ms[n] > 0) {
       argv.push_back("--test-disk-delay-ms");
       argv.push_back(std::to_string(o_.disk_delay_ms[n]));
@@ -208,7 +221,9 @@ class Cluster {
   bool running(int n) const { return pid_[n] > 0; }
 
   // create-md on both, start both, up, connected, alpha forced Primary, full sync done.
-  void BringUp() {
+  // Creates both nodes' meta-data, starts them and waits until they connect
+  // (both Inconsistent, both Secondary).
+  void StartAndConnect() {
     for (int n = 0; n < 2; ++n) {
       auto r = Adm(n, {"create-md", "--force", "r0"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -216,6 +231,22 @@ class Cluster {
     }
     for (int n = 0; n < 2; ++n) ASSERT_EQ(Adm(n, {"up", "r0"}).exit_code, 0) << Log(n);
     ASSERT_EQ(Adm(0, {"wait-connect", "r0", "-t", "20"}).exit_code, 0) << Log(0) << Log(1);
+  }
+
+  // StartAndConnect, then alpha Primary without an initial sync (both disks
+  // declared UpToDate with new-current-uuid --clear-bitmap): for tests whose
+  // peer disk is slowed down.
+  void BringUpSkippingSync() {
+    StartAndConnect();
+    if (::testing::Test::HasFatalFailure()) return;
+    ASSERT_EQ(Adm(0, {"new-current-uuid", "--clear-bitmap", "r0"}).exit_code, 0);
+    ASSERT_TRUE(WaitForState(0, "Connected", "UpToDate/UpToDate", std::chrono::seconds(20)));
+    ASSERT_EQ(Adm(0, {"primary", "r0"}).exit_code, 0);
+  }
+
+  void BringUp() {
+    StartAndConnect();
+    if (::testing::Test::HasFatalFailure()) return;
     auto p = Adm(0, {"primary", "--force", "r0"});
     ASSERT_EQ(p.exit_code, 0) << p.err;
     ASSERT_TRUE(WaitForState(0, "Connected", "UpToDate/UpToDate", std::chrono::seconds(60)))

@@ -73,6 +73,47 @@ TEST(NbdExport, PrimaryServesAndWritesReachBothDisks) {
   EXPECT_TRUE(WaitFor([&] { return c.StatusJson(0).value("open_count", 1) == 0; }, 5s));
 }
 
+// A client FLUSH covers the writes completed before it, on both disks. The
+// peer's disk takes 800 ms per write and per flush. Under A and B a write
+// completes before the peer wrote it, so the peer's flush must wait for that
+// write: write + flush take at least two peer operations. Under C the peer
+// wrote a completed write already, so a flush sent while another write is
+// still running does not wait for that one.
+TEST(NbdExport, FlushCoversCompletedWritesOnThePeerUnderEveryProtocol) {
+  for (char proto : {'A', 'B', 'C'}) {
+    SCOPED_TRACE(std::string("protocol ") + proto);
+    Cluster c(SlowPeerDisk(proto, 800));
+    c.BringUpSkippingSync();
+    if (HasFatalFailure()) return;
+    nbd::BlockingClient writer, flusher;
+    ASSERT_TRUE(ConnectTo(writer, c, 0).ok());
+    ASSERT_TRUE(ConnectTo(flusher, c, 0).ok());
+    const std::vector<uint8_t> block(4096, 0x5c);
+    const auto start = std::chrono::steady_clock::now();
+    auto since_start = [&] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+    };
+    if (proto != 'C') {
+      ASSERT_TRUE(writer.Write(0, block.size(), block.data()).ok());
+      EXPECT_LT(since_start(), 600ms) << "the write waited for the peer's disk";
+      ASSERT_TRUE(flusher.Flush().ok());
+      EXPECT_GE(since_start(), 1500ms) << "the flush did not wait for the peer's write";
+    } else {
+      std::thread w([&] { EXPECT_TRUE(writer.Write(0, block.size(), block.data()).ok()); });
+      std::this_thread::sleep_for(100ms);  // the write is on its way to the peer's disk
+      const auto flush_start = std::chrono::steady_clock::now();
+      EXPECT_TRUE(flusher.Flush().ok());
+      const auto flush_took = std::chrono::steady_clock::now() - flush_start;
+      w.join();
+      EXPECT_LT(flush_took, 1400ms) << "the flush waited for a write nobody had completed";
+    }
+    ASSERT_TRUE(WaitForPeerIdle(c));
+    const uint64_t size = c.DataSize(0);
+    EXPECT_TRUE(SameBytes(c.DataOf(0, size), c.DataOf(1, size)));
+  }
+}
+
 TEST(NbdExport, SecondaryRefusesClientsWithAClearMessage) {
   Cluster c;
   c.BringUp();

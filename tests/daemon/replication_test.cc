@@ -163,19 +163,9 @@ std::chrono::milliseconds TimeOneWrite(Cluster& c) {
 TEST(Replication, ProtocolsAcknowledgeAtTheRightMoment) {
   // The peer's disk takes 800 ms per write. Protocol C waits for it; A and B do not.
   for (char proto : {'A', 'B', 'C'}) {
-    ClusterOptions o;
-    o.protocol = proto;
-    o.disk_delay_ms[1] = 800;
-    Cluster c(o);
-    for (int n = 0; n < 2; ++n) {
-      ASSERT_EQ(c.Adm(n, {"create-md", "r0"}).exit_code, 0);
-      c.Start(n);
-      ASSERT_EQ(c.Adm(n, {"up", "r0"}).exit_code, 0);
-    }
-    ASSERT_EQ(c.Adm(0, {"wait-connect", "r0", "-t", "20"}).exit_code, 0);
-    ASSERT_EQ(c.Adm(0, {"new-current-uuid", "--clear-bitmap", "r0"}).exit_code, 0);
-    ASSERT_TRUE(c.WaitForState(0, "Connected", "UpToDate/UpToDate", 20s));
-    ASSERT_EQ(c.Adm(0, {"primary", "r0"}).exit_code, 0);
+    Cluster c(SlowPeerDisk(proto, 800));
+    c.BringUpSkippingSync();
+    if (HasFatalFailure()) return;
     auto t = TimeOneWrite(c);
     if (proto == 'C') {
       EXPECT_GE(t, 800ms) << "protocol C acknowledged before the peer's disk write finished";

@@ -269,12 +269,8 @@ TEST(Resync, InterruptedResyncResumesWhereItStopped) {
   ClusterOptions o;
   o.resync_rate = "16M";
   Cluster c(o);
-  for (int n = 0; n < 2; ++n) {
-    ASSERT_EQ(c.Adm(n, {"create-md", "r0"}).exit_code, 0);
-    c.Start(n);
-    ASSERT_EQ(c.Adm(n, {"up", "r0"}).exit_code, 0);
-  }
-  ASSERT_EQ(c.Adm(0, {"wait-connect", "r0", "-t", "20"}).exit_code, 0);
+  c.StartAndConnect();
+  if (HasFatalFailure()) return;
   ASSERT_EQ(c.Adm(0, {"primary", "--force", "r0"}).exit_code, 0);
   std::this_thread::sleep_for(2000ms);  // about half of it
   c.Kill(1);

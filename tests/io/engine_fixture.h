@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
@@ -70,6 +71,21 @@ class EngineTest : public ::testing::TestWithParam<EngineParam> {
     dev_ = std::move(*dev);
     io_ = std::make_unique<SyncIo>(loop_, *dev_, kTimeout);
     return Status::Ok();
+  }
+
+  // Reads `block` bytes at each offset into consecutive blocks of `into`, all
+  // submitted at once; expects every callback exactly once, with success.
+  void ReadBlocksAtOnce(const std::vector<uint64_t>& offsets, size_t block, uint8_t* into) {
+    std::vector<int> calls(offsets.size(), 0);
+    for (size_t i = 0; i < offsets.size(); ++i) {
+      dev_->Read(offsets[i], into + i * block, block, [&calls, i](Status st) {
+        EXPECT_TRUE(st.ok()) << st.ToString();
+        ++calls[i];
+      });
+    }
+    ASSERT_TRUE(WaitUntilIdle(loop_, *dev_, kTimeout));
+    EXPECT_EQ(std::count(calls.begin(), calls.end(), 1), static_cast<long>(offsets.size()))
+        << "every callback exactly once";
   }
 
   AlignedBuffer Pattern(size_t len, uint64_t seed) {

@@ -18,6 +18,7 @@
 #include "config/drbd_loader.h"
 #include "daemon/daemon.h"
 #include "io/delayed_device.h"
+#include "io/event_loop.h"
 
 namespace {
 
@@ -50,6 +51,12 @@ int main(int argc, char** argv) {
   app.add_flag("-f,--foreground", foreground, "Stay in the foreground, log to stderr");
   app.add_flag("--up", up_all, "Bring every resource up at start (as 'tandemadm up all')");
   app.add_option("--log-file", log_file, "Append log lines to this file");
+  int64_t busy_poll_us = tandem::io::kDefaultBusyPoll.count();
+  app.add_option("--busy-poll-us", busy_poll_us,
+                 "After handling I/O, poll this long before sleeping again (0: never poll; "
+                 "see docs/performance.md)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}))
+      ->capture_default_str();
   int test_disk_delay_ms = 0;
   bool test_hooks = false;
   app.add_flag("--test-hooks", test_hooks,
@@ -147,7 +154,7 @@ int main(int argc, char** argv) {
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
-  loop.run();
+  tandem::io::RunEventLoop(loop, std::chrono::microseconds(busy_poll_us));
   std::remove((common.run_dir + "/tandemd.pid").c_str());
   tandem::Log(tandem::LogLevel::kInfo, "stopped");
   return 0;

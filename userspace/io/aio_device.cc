@@ -30,6 +30,7 @@ AioDevice::AioDevice(boost::asio::io_context& loop, PosixFile file, unsigned que
       iocbs_(queue_depth),
       events_(queue_depth),
       event_(loop, event_fd) {
+  if (!info().direct) read_workers_ = std::make_unique<WorkerPool>(kBufferedReadWorkers);
   free_slots_.reserve(queue_depth);
   for (iocb& slot : iocbs_) free_slots_.push_back(&slot);
   batch_.reserve(queue_depth);
@@ -45,6 +46,10 @@ bool AioDevice::Start(Request* r) {
     RunBlocking(fallocate_worker_, r);
     return true;
   }
+  if (r->op == Op::kRead && read_workers_ && !nowait_reads_) {
+    RunBlocking(*read_workers_, r);  // this file refuses RWF_NOWAIT: every read on a worker
+    return true;
+  }
   if (free_slots_.empty()) return false;
   iocb* slot = free_slots_.back();
   free_slots_.pop_back();
@@ -52,6 +57,7 @@ bool AioDevice::Start(Request* r) {
     case Op::kRead:
       io_prep_pread(slot, fd(), r->cur_buf(), r->cur_len(),
                     static_cast<long long>(r->cur_offset()));
+      if (read_workers_) slot->aio_rw_flags = RWF_NOWAIT;  // a miss: EAGAIN, not a stall
       break;
     case Op::kWrite:
       io_prep_pwrite(slot, fd(), r->cur_buf(), r->cur_len(),
@@ -85,7 +91,9 @@ bool AioDevice::Commit() {
       // The first iocb itself is bad (EINVAL, EBADF, ...): fail it alone.
       iocb* bad = batch_[sent++];
       ReleaseSlot(bad);
-      Finished(static_cast<Request*>(bad->data), ret);
+      if (!ReadOnWorker(static_cast<Request*>(bad->data), ret)) {
+        Finished(static_cast<Request*>(bad->data), ret);
+      }
     }
   }
   // What the kernel did not take goes back to the head of the queue, in order.
@@ -98,6 +106,19 @@ bool AioDevice::Commit() {
   if (in_kernel_ > 0 && !armed_) Arm();
   // With completions pending, their Service() retries; otherwise use the timer.
   return !refused || in_kernel_ > 0;
+}
+
+bool AioDevice::ReadOnWorker(Request* r, long res) {
+  if (!read_workers_ || r->op != Op::kRead) return false;
+  if (res == -EOPNOTSUPP) {
+    // The file system does not do RWF_NOWAIT reads: stop asking.
+    if (!nowait_reads_) return false;
+    nowait_reads_ = false;
+  } else if (res != -EAGAIN) {
+    return false;
+  }
+  RunBlocking(*read_workers_, r);  // not in the page cache: read it on a worker
+  return true;
 }
 
 void AioDevice::Arm() {
@@ -122,7 +143,9 @@ void AioDevice::OnEvent(const boost::system::error_code& ec) {
       ReleaseSlot(ev.obj);
       --in_kernel_;
       // res is unsigned in the ABI; negative values are -errno.
-      Finished(static_cast<Request*>(ev.data), static_cast<long>(ev.res));
+      const long res = static_cast<long>(ev.res);
+      Request* r = static_cast<Request*>(ev.data);
+      if (!ReadOnWorker(r, res)) Finished(r, res);
     }
     if (static_cast<size_t>(got) < events_.size()) break;
   }

@@ -11,9 +11,13 @@
 // At most queue_depth iocbs are in the kernel; the rest wait in the
 // EngineDevice FIFO. io_submit taking only part of a batch, or EAGAIN, puts
 // the rest back at the head of the queue.
-// Caveat: the kernel performs buffered (non-O_DIRECT) AIO synchronously inside
-// io_submit, so with CacheMode::kBuffered reads that miss the page cache stall
-// the event loop; prefer uring or sync for buffered files (docs/io.md).
+// Buffered (non-O_DIRECT) files: the kernel performs buffered AIO
+// synchronously inside io_submit, so a read that misses the page cache would
+// stall the event loop for a disk read. Reads of buffered files therefore go
+// down with RWF_NOWAIT: a cached read completes inline, a miss comes back as
+// EAGAIN and is re-run as a blocking pread on a pool of kBufferedReadWorkers
+// threads, so misses reach the disk in parallel. Buffered writes stay inline
+// (they copy into the page cache; only dirty throttling blocks them).
 // Contract, thread-safety and failure behaviour: EngineDevice / BlockDevice.
 // Create() takes `file` only when it succeeds (on failure the caller still
 // owns it and may hand it to another engine).
@@ -46,16 +50,24 @@ class AioDevice final : public EngineDevice {
   void Arm();
   void OnEvent(const boost::system::error_code& ec);
   void ReleaseSlot(iocb* slot) { free_slots_.push_back(slot); }
+  // A buffered read the kernel answered `res` (-errno) without reading: true
+  // when it was handed to read_workers_ instead of failing.
+  bool ReadOnWorker(Request* r, long res);
 
   io_context_t ctx_;
   std::vector<iocb> iocbs_;  // one per kernel slot
   std::vector<iocb*> free_slots_;
   std::vector<iocb*> batch_;  // taken by Start(), not yet io_submit()ted
   std::vector<io_event> events_;
+  // Page-cache misses of buffered reads in flight at once (see above).
+  static constexpr size_t kBufferedReadWorkers = 8;
+
   unsigned in_kernel_ = 0;  // submitted iocbs not yet reaped
   bool armed_ = false;
   boost::asio::posix::stream_descriptor event_;  // owns the eventfd
   WorkerPool fallocate_worker_{1};
+  std::unique_ptr<WorkerPool> read_workers_;  // buffered files only
+  bool nowait_reads_ = true;  // false once the file refused RWF_NOWAIT
 };
 
 }  // namespace tandem::io

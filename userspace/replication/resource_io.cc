@@ -797,10 +797,14 @@ void Resource::DrainPeerQueue() {
 }
 
 void Resource::CheckPeerFlushes() {
+  // A flush covers the writes the Primary completed before it. Under protocol
+  // C those were written here before we acknowledged them, so the flush need
+  // not wait for the writes still running; under A and B it must wait for
+  // every write received before it.
+  const bool wait_for_writes = cfg_.options.Str("protocol") != "C";
   while (!peer_flushes_.empty() && conn_) {
     auto [id, seq] = peer_flushes_.front();
-    // Every write received before the flush must be on the disk first.
-    if (!peer_inflight_.empty() && *peer_inflight_.begin() <= seq) return;
+    if (wait_for_writes && !peer_inflight_.empty() && *peer_inflight_.begin() <= seq) return;
     peer_flushes_.pop_front();
     auto alive = alive_;
     if (!md_) {

@@ -1,0 +1,31 @@
+#include "io/event_loop.h"
+
+#include <sched.h>
+
+namespace tandem::io {
+
+void RunEventLoop(boost::asio::io_context& loop, std::chrono::microseconds busy_poll) {
+  if (busy_poll.count() <= 0) {
+    loop.run();
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last_handler = Clock::now();
+  while (!loop.stopped()) {
+    // Runs every ready handler and checks the reactor without blocking.
+    if (loop.poll() > 0) {
+      last_handler = Clock::now();
+      continue;
+    }
+    if (loop.stopped()) break;  // out of work, or stopped by a handler
+    if (Clock::now() - last_handler < busy_poll) {
+      sched_yield();
+      continue;
+    }
+    // Quiet for a while: sleep until the next handler.
+    if (loop.run_one() == 0) break;
+    last_handler = Clock::now();
+  }
+}
+
+}  // namespace tandem::io
