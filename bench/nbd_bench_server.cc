@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/memory.h"
 #include "io/device_factory.h"
 #include "io/event_loop.h"
 #include "nbd/device_backend.h"
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   SetLogProgramName("nbd_bench_server");
   SetMinLogLevel(verbose ? LogLevel::kInfo : LogLevel::kWarning);
 
+  RetainFreedIoBuffers();  // as tandemd
   asio::io_context loop(1);  // one thread runs it: lets Asio skip locking
   io::OpenOptions open;
   open.engine = *io::ParseEngine(engine);

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/memory.h"
 #include "two_nodes.h"
 
 namespace {
@@ -148,6 +149,7 @@ int main(int argc, char** argv) {
     if (a == "--qd1-only") qd1_only = std::string(argv[i + 1]) == "yes";
   }
   tandem::SetMinLogLevel(tandem::LogLevel::kWarning);
+  tandem::RetainFreedIoBuffers();  // as tandemd
   std::filesystem::create_directories(dir);
   for (const char* f : {"alpha.img", "bravo.img"}) {
     std::string path = dir + "/" + f;

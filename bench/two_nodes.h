@@ -40,7 +40,7 @@ inline std::chrono::microseconds BusyPoll() {
 }
 
 struct Node {
-  asio::io_context io;
+  asio::io_context io{1};  // as tandemd: one thread runs it
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::thread thread;
   std::unique_ptr<replication::Resource> res;

@@ -15,6 +15,7 @@
 #include "common/cli.h"
 #include "common/env.h"
 #include "common/log.h"
+#include "common/memory.h"
 #include "config/drbd_loader.h"
 #include "daemon/daemon.h"
 #include "io/delayed_device.h"
@@ -106,7 +107,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  boost::asio::io_context loop;
+  tandem::RetainFreedIoBuffers();
+  // One thread runs it: handlers it posts itself skip the scheduler's lock
+  // and wake-up (workers still post from their threads).
+  boost::asio::io_context loop(1);
   tandem::io::IoEnv* io_env = tandem::io::IoEnv::Default();
   std::unique_ptr<tandem::io::DelayingIoEnv> slow_disks;
   if (test_disk_delay_ms > 0) {

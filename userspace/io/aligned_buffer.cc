@@ -39,7 +39,7 @@ AlignedBuffer BufferPool::Get(size_t size) {
     b.Resize(size);
     return b;
   }
-  AlignedBuffer b(max_size_);
+  AlignedBuffer b = AlignedBuffer::Uninitialized(max_size_);
   b.Resize(size);
   return b;
 }

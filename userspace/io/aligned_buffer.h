@@ -45,6 +45,9 @@ class AlignedBuffer {
   size_t capacity_ = 0;
 };
 
+// Buffers come back with whatever their last user left in them (new ones are
+// not zero-filled either): for payloads and read targets that are overwritten
+// whole before anyone looks at them.
 class BufferPool {
  public:
   // Buffers of up to max_size bytes; at most max_cached kept for reuse.
