@@ -111,9 +111,7 @@ bool AioDevice::Commit() {
 bool AioDevice::ReadOnWorker(Request* r, long res) {
   if (!read_workers_ || r->op != Op::kRead) return false;
   if (res == -EOPNOTSUPP) {
-    // The file system does not do RWF_NOWAIT reads: stop asking.
-    if (!nowait_reads_) return false;
-    nowait_reads_ = false;
+    nowait_reads_ = false;  // the file system does not do RWF_NOWAIT reads: stop asking
   } else if (res != -EAGAIN) {
     return false;
   }

@@ -54,14 +54,14 @@ class AioDevice final : public EngineDevice {
   // when it was handed to read_workers_ instead of failing.
   bool ReadOnWorker(Request* r, long res);
 
+  // Page-cache misses of buffered reads in flight at once (see above).
+  static constexpr size_t kBufferedReadWorkers = 8;
+
   io_context_t ctx_;
   std::vector<iocb> iocbs_;  // one per kernel slot
   std::vector<iocb*> free_slots_;
   std::vector<iocb*> batch_;  // taken by Start(), not yet io_submit()ted
   std::vector<io_event> events_;
-  // Page-cache misses of buffered reads in flight at once (see above).
-  static constexpr size_t kBufferedReadWorkers = 8;
-
   unsigned in_kernel_ = 0;  // submitted iocbs not yet reaped
   bool armed_ = false;
   boost::asio::posix::stream_descriptor event_;  // owns the eventfd
