@@ -239,6 +239,9 @@ class Resource : public net::PacketSink {
   GenerationUuids LocalUuids() const;
   net::Uuids LocalUuidsPacket() const;
   bool Replicating() const;
+  // Protocol A or B: the Primary may complete a write before this node (its
+  // Secondary) has written it, so barriers and flushes here must wait for it.
+  bool WritesCompleteBeforeOurs() const;
   std::optional<std::chrono::steady_clock::duration> OldestPeerRequestAge(
       std::chrono::steady_clock::time_point now) const;
   void StartWrite(std::unique_ptr<WriteReq> req);

@@ -50,6 +50,8 @@ net::Uuids Resource::LocalUuidsPacket() const {
   return u;
 }
 
+bool Resource::WritesCompleteBeforeOurs() const { return cfg_.options.Str("protocol") != "C"; }
+
 bool Resource::Replicating() const {
   const StateSnapshot& s = sm_.state();
   return conn_ && IsConnected(s.conn) && s.peer_disk != DiskState::kDiskless &&
@@ -669,7 +671,7 @@ void Resource::OnData(net::DataPrefix prefix, io::AlignedBuffer data) {
   // Under protocol C this never binds: a write the Primary completed was
   // acknowledged by us first, so whatever a later write depends on is already
   // here. Only A and B (completion before our write) need the barrier.
-  const bool ordered = cfg_.options.Str("protocol") != "C";
+  const bool ordered = WritesCompleteBeforeOurs();
   const bool busy = ordered && (!peer_queue_.empty() ||
                                 (w.prefix.epoch != peer_epoch_ && peer_inflight_.size() > 1));
   if (busy) {
@@ -708,7 +710,7 @@ void Resource::OnZeroes(const net::Zeroes& z) {
   w.may_unmap = (z.flags & net::kZeroesMayUnmap) != 0;
   w.received = std::chrono::steady_clock::now();
   peer_inflight_.insert(w.seq);
-  const bool ordered = cfg_.options.Str("protocol") != "C";
+  const bool ordered = WritesCompleteBeforeOurs();
   const bool busy = ordered && (!peer_queue_.empty() ||
                                 (w.prefix.epoch != peer_epoch_ && peer_inflight_.size() > 1));
   if (busy) {
@@ -797,11 +799,12 @@ void Resource::DrainPeerQueue() {
 }
 
 void Resource::CheckPeerFlushes() {
+  if (peer_flushes_.empty()) return;  // the usual case, after every peer write
   // A flush covers the writes the Primary completed before it. Under protocol
   // C those were written here before we acknowledged them, so the flush need
   // not wait for the writes still running; under A and B it must wait for
   // every write received before it.
-  const bool wait_for_writes = cfg_.options.Str("protocol") != "C";
+  const bool wait_for_writes = WritesCompleteBeforeOurs();
   while (!peer_flushes_.empty() && conn_) {
     auto [id, seq] = peer_flushes_.front();
     if (wait_for_writes && !peer_inflight_.empty() && *peer_inflight_.begin() <= seq) return;
