@@ -40,7 +40,6 @@ using namespace tandem;
 using namespace tandem::bench;
 
 constexpr uint64_t kDiskSize = 1ull << 30;
-bool qd1_only = false;
 
 std::string Config(const std::string& dir, char protocol) {
   std::string c = "resource r0 {\n  net { protocol " + std::string(1, protocol) +
@@ -60,7 +59,8 @@ struct Row {
   WriteStats qd1, qd32, seq;
 };
 
-Row RunProtocol(const std::string& dir, char protocol, double seconds, bool standalone) {
+Row RunProtocol(const std::string& dir, char protocol, double seconds, bool standalone,
+                bool qd1_only) {
   Row row;
   row.name = standalone ? "standalone" : std::string("protocol ") + protocol;
   std::ofstream(dir + "/r.conf") << Config(dir, protocol);
@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
   double seconds = 5;
   std::string dir = "/var/tmp/tandem-replication-bench";
   std::string only;
+  bool qd1_only = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--seconds") seconds = std::stod(argv[i + 1]);
@@ -161,21 +162,19 @@ int main(int argc, char** argv) {
     ::close(fd);
   }
   std::vector<Row> rows;
-  if (!only.empty()) {
-    if (only == "limit") {
-      rows.push_back(FioLimit(dir, seconds));
-    } else if (only == "standalone") {
-      rows.push_back(RunProtocol(dir, 'C', seconds, /*standalone=*/true));
-    } else if (only.size() == 1 && only.find_first_of("ABC") == 0) {
-      rows.push_back(RunProtocol(dir, only[0], seconds, false));
-    } else {
-      std::fprintf(stderr, "--only takes limit, standalone, A, B or C\n");
-      return 2;
-    }
-  } else {
+  if (only.empty()) {
     rows.push_back(FioLimit(dir, seconds));
-    rows.push_back(RunProtocol(dir, 'C', seconds, /*standalone=*/true));
-    for (char p : {'A', 'B', 'C'}) rows.push_back(RunProtocol(dir, p, seconds, false));
+    rows.push_back(RunProtocol(dir, 'C', seconds, /*standalone=*/true, qd1_only));
+    for (char p : {'A', 'B', 'C'}) rows.push_back(RunProtocol(dir, p, seconds, false, qd1_only));
+  } else if (only == "limit") {
+    rows.push_back(FioLimit(dir, seconds));
+  } else if (only == "standalone") {
+    rows.push_back(RunProtocol(dir, 'C', seconds, /*standalone=*/true, qd1_only));
+  } else if (only == "A" || only == "B" || only == "C") {
+    rows.push_back(RunProtocol(dir, only[0], seconds, false, qd1_only));
+  } else {
+    std::fprintf(stderr, "--only takes limit, standalone, A, B or C\n");
+    return 2;
   }
   std::printf("\n%-22s %12s %12s %14s %14s\n", "configuration", "QD1 p50 us", "QD1 p99 us",
               "4K QD32 IOPS", "1M seq MB/s");
@@ -183,15 +182,13 @@ int main(int argc, char** argv) {
     std::printf("%-22s %12.1f %12.1f %14.0f %14.1f\n", r.name.c_str(), r.qd1.p50_us,
                 r.qd1.p99_us, r.qd32.iops, r.seq.mbps);
   }
-  if (rows.size() == 1) {
-    std::filesystem::remove_all(dir);
-    return 0;
+  if (only.empty()) {
+    const Row& limit = rows[0];
+    const Row& c = rows[4];
+    std::printf("\nprotocol C vs limit: QD32 IOPS %.0f%%, sequential %.0f%%; QD1 p50 over standalone: %+.1f us\n",
+                100 * c.qd32.iops / std::max(1.0, limit.qd32.iops),
+                100 * c.seq.mbps / std::max(1.0, limit.seq.mbps), c.qd1.p50_us - rows[1].qd1.p50_us);
   }
-  const Row& limit = rows[0];
-  const Row& c = rows[4];
-  std::printf("\nprotocol C vs limit: QD32 IOPS %.0f%%, sequential %.0f%%; QD1 p50 over standalone: %+.1f us\n",
-              100 * c.qd32.iops / std::max(1.0, limit.qd32.iops),
-              100 * c.seq.mbps / std::max(1.0, limit.seq.mbps), c.qd1.p50_us - rows[1].qd1.p50_us);
   std::filesystem::remove_all(dir);
   return 0;
 }
