@@ -52,20 +52,26 @@ const std::vector<Workload> kWorkloads = {
 
 // One fio run over `targets` (one job each, reported as a group); the sum of
 // their IOPS or MB/s, or a negative number when fio failed.
-double Fio(const std::vector<std::vector<std::string>>& targets, const Workload& w,
-           uint64_t size, int seconds) {
-  std::vector<std::string> argv = {"/usr/bin/fio", "--output-format=json", "--group_reporting",
-                                   "--time_based=1", "--runtime=" + std::to_string(seconds),
-                                   "--ramp_time=1", "--randrepeat=0", "--norandommap=1"};
+double Fio(const std::vector<std::vector<std::string>>& targets, const Workload& w, uint64_t size,
+           int seconds, const std::string& label) {
+  std::vector<std::string> argv = {"/usr/bin/fio",
+                                   "--output-format=json",
+                                   "--group_reporting",
+                                   "--time_based=1",
+                                   "--runtime=" + std::to_string(seconds),
+                                   "--ramp_time=1",
+                                   "--randrepeat=0",
+                                   "--norandommap=1"};
   for (size_t i = 0; i < targets.size(); ++i) {
-    argv.insert(argv.end(), {"--name=j" + std::to_string(i), "--rw=" + w.rw, "--bs=" + w.bs,
-                             "--iodepth=" + std::to_string(w.depth),
-                             "--size=" + std::to_string(size)});
+    argv.insert(argv.end(),
+                {"--name=j" + std::to_string(i), "--rw=" + w.rw, "--bs=" + w.bs,
+                 "--iodepth=" + std::to_string(w.depth), "--size=" + std::to_string(size)});
     if (w.fsync > 0) argv.push_back("--fsync=" + std::to_string(w.fsync));
     argv.insert(argv.end(), targets[i].begin(), targets[i].end());
   }
   auto r = RunCommand(argv, seconds + 90);
-  return tandem::bench::FioRate(r, !w.writes(), w.bandwidth, "nbd_replicated_bench (" + w.name + ")");
+  return tandem::bench::FioRate(r, !w.writes(), w.bandwidth,
+                                "nbd_replicated_bench (" + w.name + ", " + label + ")");
 }
 
 std::string Percent(double part, double whole) {
@@ -76,7 +82,8 @@ std::string Percent(double part, double whole) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"nbd_replicated_bench: tandemd's NBD export, replicated and standalone, vs the disk"};
+  CLI::App app{
+      "nbd_replicated_bench: tandemd's NBD export, replicated and standalone, vs the disk"};
   int seconds = 5, reps = 3, disk_mib = 1024;
   app.add_option("--seconds", seconds, "Seconds per fio run")->capture_default_str();
   app.add_option("--reps", reps, "Runs per cell (median)")->capture_default_str();
@@ -130,10 +137,11 @@ int main(int argc, char** argv) {
     const Workload& w = kWorkloads[i];
     if (!selected(w)) continue;
     for (int r = 0; r < reps; ++r) {
-      rows[i].rep_unix.push_back(Fio({nbd(unix_uri)}, w, size, seconds));
-      rows[i].rep_tcp.push_back(Fio({nbd(tcp_uri)}, w, size, seconds));
-      double limit = w.writes() ? Fio({file(c.disk(0)), file(c.disk(1))}, w, size, seconds) / 2
-                                : Fio({file(c.disk(0))}, w, size, seconds);
+      rows[i].rep_unix.push_back(Fio({nbd(unix_uri)}, w, size, seconds, "replicated unix"));
+      rows[i].rep_tcp.push_back(Fio({nbd(tcp_uri)}, w, size, seconds, "replicated tcp"));
+      double limit = w.writes()
+                         ? Fio({file(c.disk(0)), file(c.disk(1))}, w, size, seconds, "limit") / 2
+                         : Fio({file(c.disk(0))}, w, size, seconds, "limit");
       rows[i].limit.push_back(limit);
       std::cerr << w.name << " rep " << r + 1 << ": replicated unix "
                 << Cell(rows[i].rep_unix.back(), w.bandwidth) << ", tcp "
@@ -146,7 +154,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < kWorkloads.size(); ++i) {
     if (!selected(kWorkloads[i])) continue;
     for (int r = 0; r < reps; ++r) {
-      rows[i].alone_unix.push_back(Fio({nbd(unix_uri)}, kWorkloads[i], size, seconds));
+      rows[i].alone_unix.push_back(
+          Fio({nbd(unix_uri)}, kWorkloads[i], size, seconds, "standalone unix"));
     }
   }
 

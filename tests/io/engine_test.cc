@@ -9,11 +9,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <random>
-#include <cstring>
 
 #include "engine_fixture.h"
+#include "io/engine_device.h"
 
 namespace tandem::io::testing {
 namespace {
@@ -270,6 +271,29 @@ TEST_P(EngineTest, FlushMakesEarlierWritesDurable) {
   Result<bool> after = probe.Durable();
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   EXPECT_TRUE(*after) << "data still dirty or missing after Flush";
+}
+
+TEST_P(EngineTest, ConcurrentFlushesShareDeviceFlushes) {
+  auto* engine = dynamic_cast<EngineDevice*>(dev_.get());
+  ASSERT_NE(engine, nullptr) << "the factory did not return an engine";
+  AlignedBuffer data = Pattern(4096, 14);
+  ASSERT_TRUE(io_->Write(0, data.data(), data.size()).ok());
+  const uint64_t before = engine->device_flushes();
+  // One flush starts; the nine after it cannot share it and share the next.
+  std::vector<int> order;
+  for (int i = 0; i < 10; ++i) {
+    dev_->Flush([&order, i](Status st) {
+      EXPECT_TRUE(st.ok()) << st.ToString();
+      order.push_back(i);
+    });
+  }
+  ASSERT_TRUE(WaitUntilIdle(loop_, *dev_, kTimeout));
+  EXPECT_EQ(engine->device_flushes() - before, 2u);
+  ASSERT_EQ(order.size(), 10u);
+  EXPECT_EQ(order.front(), 0) << "the first flush's caller hears first";
+  // A flush asked for after the others finished gets a device flush of its own.
+  ASSERT_TRUE(io_->Flush().ok());
+  EXPECT_EQ(engine->device_flushes() - before, 3u);
 }
 
 TEST_P(EngineTest, FuaWriteIsDurableWhenItCompletes) {

@@ -77,7 +77,18 @@ void EngineDevice::Write(uint64_t offset, const void* buf, size_t len, uint32_t 
 
 void EngineDevice::Flush(IoCallback done) {
   ++in_flight_;
-  Submit(NewRequest(Op::kFlush, 0, 0, std::move(done)));
+  if (flush_running_) {
+    flush_next_.push_back(std::move(done));
+    return;
+  }
+  flush_group_.push_back(std::move(done));
+  StartFlush();
+}
+
+void EngineDevice::StartFlush() {
+  flush_running_ = true;
+  ++device_flushes_;
+  Submit(NewRequest(Op::kFlush, 0, 0, nullptr));
 }
 
 void EngineDevice::Discard(uint64_t offset, uint64_t len, IoCallback done) {
@@ -132,6 +143,18 @@ void EngineDevice::CompleteLater(Status st, IoCallback done) {
 }
 
 void EngineDevice::Complete(Request* r, Status st) {
+  if (r->op == Op::kFlush) {
+    Release(r);
+    for (IoCallback& done : flush_group_) ready_.push_back({std::move(done), st});
+    flush_group_.clear();
+    flush_running_ = false;
+    if (!flush_next_.empty()) {
+      // Queued here; the engine's Service() after Finished() sends it.
+      flush_group_.swap(flush_next_);
+      StartFlush();
+    }
+    return;
+  }
   ready_.push_back({std::move(r->callback), std::move(st)});
   Release(r);
 }

@@ -18,6 +18,12 @@
 //   callback destroyed the device; the engine must not touch `this` then.
 // - Submissions made outside Service() (the usual case: from some other
 //   handler) schedule one Service() by posting, never inline.
+// Flushes are group-committed: one device flush runs at a time. Flush()
+// calls made while it runs cannot share it (it may have started before their
+// writes completed), so they wait together for the next one, which starts
+// when the running one finishes. N concurrent flushes cost at most two
+// device flushes; each caller still hears of the flush that covers it, with
+// its status.
 // Short transfers: a read or write that moved fewer bytes than asked is
 // resubmitted from where it stopped; zero bytes inside the device size is an
 // IoError (a read hit end of file: the file shrank under us; a write made no
@@ -55,6 +61,8 @@ class EngineDevice : public BlockDevice {
   void Discard(uint64_t offset, uint64_t len, IoCallback done) override;
   void WriteZeroes(uint64_t offset, uint64_t len, bool may_unmap, IoCallback done) override;
   size_t in_flight() const override { return in_flight_; }
+  // Device flushes (fsync/fdatasync) sent to the kernel so far.
+  uint64_t device_flushes() const { return device_flushes_; }
 
  protected:
   enum class Op : uint8_t { kRead, kWrite, kFlush, kDiscard, kWriteZeroes };
@@ -120,6 +128,8 @@ class EngineDevice : public BlockDevice {
   // Completes a request that never reached the kernel (posted, never inline).
   void CompleteLater(Status st, IoCallback done);
   void Complete(Request* r, Status st);
+  // Sends one device flush for the callers in flush_group_.
+  void StartFlush();
   void Kick();
   void PostService();
   void RetryLater();
@@ -138,6 +148,12 @@ class EngineDevice : public BlockDevice {
   bool service_posted_ = false;
   bool commit_needed_ = false;  // Start() took requests Commit() has not sent
   bool retry_armed_ = false;
+  // Group commit of flushes (see above): the callers the running device
+  // flush answers, and those waiting for the next one.
+  bool flush_running_ = false;
+  std::vector<IoCallback> flush_group_;
+  std::vector<IoCallback> flush_next_;
+  uint64_t device_flushes_ = 0;
   boost::asio::steady_timer retry_timer_;
   // False once destroyed; handlers that may outlive the device check it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
