@@ -22,7 +22,8 @@ top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 ./scripts/install-deps.sh
-bin=${TANDEM_BUILD_DIR:-$top/build/release}
+# Absolute: tandem-heartbeat runs its resource scripts from /.
+bin=$(realpath -m "${TANDEM_BUILD_DIR:-$top/build/release}")
 cmake -S . -B "$bin" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$bin" -j "$jobs" --target tandemd tandemadm tandem-heartbeat tandem-attach
 
