@@ -45,10 +45,7 @@ Resource::Resource(asio::io_context& loop, config::ResourceConfig cfg, Env* env,
       tick_timer_(loop),
       handlers_(loop),
       alive_(std::make_shared<bool>(true)) {
-  StatePolicy p;
-  p.allow_two_primaries = cfg_.options.Bool("allow-two-primaries");
-  p.fencing_dont_care = cfg_.options.Str("fencing") == "dont-care";
-  sm_.set_policy(p);
+  ApplyOptions();
 }
 
 Resource::~Resource() {
@@ -65,15 +62,21 @@ void Resource::Log(LogLevel level, const std::string& msg) const {
   tandem::Log(level, cfg_.name + ": " + msg);
 }
 
+void Resource::ApplyOptions() {
+  StatePolicy p;
+  p.allow_two_primaries = cfg_.options.Bool("allow-two-primaries");
+  p.fencing_dont_care = cfg_.options.Str("fencing") == "dont-care";
+  sm_.set_policy(p);
+  const std::string& proto = cfg_.options.Str("protocol");
+  protocol_ = proto.empty() ? 'C' : proto[0];
+}
+
 void Resource::Reconfigure(config::ResourceConfig cfg) {
   const bool addresses_changed =
       !(cfg.local().address() == cfg_.local().address()) ||
       !(cfg.peer().address() == cfg_.peer().address());
   cfg_ = std::move(cfg);
-  StatePolicy p;
-  p.allow_two_primaries = cfg_.options.Bool("allow-two-primaries");
-  p.fencing_dont_care = cfg_.options.Str("fencing") == "dont-care";
-  sm_.set_policy(p);
+  ApplyOptions();
   if (addresses_changed && linker_) {
     Renegotiate("network addresses changed");
   }

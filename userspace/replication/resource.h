@@ -242,6 +242,8 @@ class Resource : public net::PacketSink {
   // Protocol A or B: the Primary may complete a write before this node (its
   // Secondary) has written it, so barriers and flushes here must wait for it.
   bool WritesCompleteBeforeOurs() const;
+  // Derived settings from cfg_ (state policy, protocol_); after every change of cfg_.
+  void ApplyOptions();
   std::optional<std::chrono::steady_clock::duration> OldestPeerRequestAge(
       std::chrono::steady_clock::time_point now) const;
   void StartWrite(std::unique_ptr<WriteReq> req);
@@ -294,6 +296,9 @@ class Resource : public net::PacketSink {
 
   boost::asio::io_context& loop_;
   config::ResourceConfig cfg_;
+  // cfg_'s protocol ('A', 'B' or 'C'), kept beside it (set wherever cfg_ is)
+  // because the write path asks for every write and packet.
+  char protocol_ = 'C';
   Env* env_;
   io::IoEnv* io_env_;
   StateMachine sm_;

@@ -50,7 +50,7 @@ net::Uuids Resource::LocalUuidsPacket() const {
   return u;
 }
 
-bool Resource::WritesCompleteBeforeOurs() const { return cfg_.options.Str("protocol") != "C"; }
+bool Resource::WritesCompleteBeforeOurs() const { return protocol_ != 'C'; }
 
 bool Resource::Replicating() const {
   const StateSnapshot& s = sm_.state();
@@ -271,7 +271,7 @@ void Resource::IssueWrite(WriteReq* r) {
 
 void Resource::CheckWriteDone(WriteReq* r) {
   if (!r->app_completed && r->local_done) {
-    const char proto = cfg_.options.Str("protocol")[0];
+    const char proto = protocol_;
     bool peer_ok = !r->to_peer || r->peer_finished ||
                    (proto == 'A' && r->sent) || (proto == 'B' && r->recv_acked);
     // Without a (working) local disk the peer's write is the write.
@@ -656,7 +656,7 @@ void Resource::OnData(net::DataPrefix prefix, io::AlignedBuffer data) {
       return StopLink(false, ConnState::kProtocolError, "data integrity check failed");
     }
   }
-  if (cfg_.options.Str("protocol") == "B") {
+  if (protocol_ == 'B') {
     conn_->SendControl(net::PacketType::kRecvAck, net::Ack{prefix.id});
   }
   ++counters_.ua;
