@@ -33,11 +33,11 @@ inline double FioRate(const tandem::testing::CommandResult& r, bool read, bool b
     std::fprintf(stderr, "%s: clat p10 %.0f p50 %.0f p90 %.0f p99 %.0f us\n", what.c_str(),
                  us("10.000000"), us("50.000000"), us("90.000000"), us("99.000000"));
     const auto& sync = j["jobs"][0].value("sync", nlohmann::json::object());
-    if (sync.value("total_ios", 0) > 0) {
+    const long long flushes = sync.value("total_ios", 0LL);
+    if (flushes > 0) {
       const auto& lat = sync["lat_ns"];
       std::fprintf(stderr, "%s: %lld flushes, latency mean %.0f us, max %.0f us\n", what.c_str(),
-                   sync.value("total_ios", 0LL), lat.value("mean", 0.0) / 1000,
-                   lat.value("max", 0.0) / 1000);
+                   flushes, lat.value("mean", 0.0) / 1000, lat.value("max", 0.0) / 1000);
     }
   }
   return bandwidth ? io.value("bw_bytes", 0.0) / 1e6 : io.value("iops", 0.0);

@@ -183,10 +183,9 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "\nfio nbd engine, %llu MiB region, median of %d runs of %d s; 4k rows in IOPS. Limit: fio "
-      "io_uring direct on both backing files at once, halved (write rows), on one (read rows), run "
-      "next "
-      "to Tandem's in each repetition; the last column is the median of the repetitions' "
-      "ratios.\n",
+      "io_uring direct on both backing files at once, halved (write rows), on one (read rows), "
+      "run next to Tandem's in each repetition; the last column is the median of the "
+      "repetitions' ratios.\n",
       static_cast<unsigned long long>(size >> 20), reps, seconds);
   return 0;
 }

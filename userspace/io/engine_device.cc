@@ -77,7 +77,7 @@ void EngineDevice::Write(uint64_t offset, const void* buf, size_t len, uint32_t 
 
 void EngineDevice::Flush(IoCallback done) {
   ++in_flight_;
-  if (flush_running_) {
+  if (!flush_group_.empty()) {  // a device flush is running
     flush_next_.push_back(std::move(done));
     return;
   }
@@ -86,7 +86,6 @@ void EngineDevice::Flush(IoCallback done) {
 }
 
 void EngineDevice::StartFlush() {
-  flush_running_ = true;
   ++device_flushes_;
   Submit(NewRequest(Op::kFlush, 0, 0, nullptr));
 }
@@ -147,7 +146,6 @@ void EngineDevice::Complete(Request* r, Status st) {
     Release(r);
     for (IoCallback& done : flush_group_) ready_.push_back({std::move(done), st});
     flush_group_.clear();
-    flush_running_ = false;
     if (!flush_next_.empty()) {
       // Queued here; the engine's Service() after Finished() sends it.
       flush_group_.swap(flush_next_);

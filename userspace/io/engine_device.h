@@ -149,8 +149,8 @@ class EngineDevice : public BlockDevice {
   bool commit_needed_ = false;  // Start() took requests Commit() has not sent
   bool retry_armed_ = false;
   // Group commit of flushes (see above): the callers the running device
-  // flush answers, and those waiting for the next one.
-  bool flush_running_ = false;
+  // flush answers (non-empty exactly while one runs), and those waiting for
+  // the next one.
   std::vector<IoCallback> flush_group_;
   std::vector<IoCallback> flush_next_;
   uint64_t device_flushes_ = 0;
