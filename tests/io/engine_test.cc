@@ -15,6 +15,7 @@
 
 #include "engine_fixture.h"
 #include "io/engine_device.h"
+#include "io/page_cache.h"
 
 namespace tandem::io::testing {
 namespace {
@@ -294,6 +295,37 @@ TEST_P(EngineTest, ConcurrentFlushesShareDeviceFlushes) {
   // A flush asked for after the others finished gets a device flush of its own.
   ASSERT_TRUE(io_->Flush().ok());
   EXPECT_EQ(engine->device_flushes() - before, 3u);
+}
+
+// A buffered device offers its descriptor for ranges in the page cache, and
+// what that descriptor reads is what was written; nothing else gets one.
+TEST_P(EngineTest, PageCacheReadFdOnlyForResidentRangesOfBufferedDevices) {
+  constexpr size_t kLen = 1 << 20;
+  AlignedBuffer data = Pattern(kLen, 15);
+  ASSERT_TRUE(io_->Write(kLen, data.data(), kLen).ok());
+  if (direct()) {
+    EXPECT_EQ(dev_->PageCacheReadFd(kLen, kLen), -1) << "direct I/O has no page cache to send from";
+    return;
+  }
+  const int fd = dev_->PageCacheReadFd(kLen, kLen);
+  if (fd < 0) {
+    const int probe = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(probe, 0);
+    const Residency r = RangeResidency(probe, kLen, kLen);
+    ::close(probe);
+    if (r == Residency::kUnknown) GTEST_SKIP() << "the kernel has no cachestat(2) (Linux 6.5+)";
+  }
+  ASSERT_GE(fd, 0) << "a range just written through the page cache is resident";
+  std::vector<uint8_t> back(kLen);
+  ASSERT_EQ(::pread(fd, back.data(), kLen, kLen), static_cast<ssize_t>(kLen));
+  EXPECT_EQ(std::memcmp(back.data(), data.data(), kLen), 0);
+  EXPECT_EQ(dev_->PageCacheReadFd(kLen, 0), -1) << "empty range";
+  EXPECT_EQ(dev_->PageCacheReadFd(kSize - 4096, 8192), -1) << "past the end";
+  EXPECT_EQ(dev_->PageCacheReadFd(kSize + 4096, 4096), -1) << "past the end";
+  // Written back, then dropped: no longer resident, so no descriptor.
+  ASSERT_TRUE(io_->Flush().ok());
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  EXPECT_EQ(dev_->PageCacheReadFd(kLen, kLen), -1);
 }
 
 TEST_P(EngineTest, FuaWriteIsDurableWhenItCompletes) {

@@ -6,7 +6,10 @@
 //   on Unix sockets and TCP, torn down cleanly (clients disconnected, backends
 //   idle) by the destructor;
 // - RawSocket: a blocking socket for tests that speak the protocol by hand
-//   (bad clients), with bounded waits.
+//   (bad clients), with bounded waits;
+// - TransportMode: the Unix/TCP x simple/structured parameter of round-trip
+//   suites, and TransportFixture, their base: one file export served on both
+//   transports; RunClientLoopUntil for tests driving the asynchronous Client.
 // Header-only because tests/CMakeLists.txt builds every *_test.cc of a module
 // into one binary and nothing else.
 
@@ -36,13 +39,42 @@
 #include "io/device_factory.h"
 #include "io/engine_test_util.h"
 #include "io/mem_block_device.h"
+#include "nbd/client.h"
 #include "nbd/device_backend.h"
 #include "nbd/server.h"
 #include "nbd/wire.h"
+#include "testing/test_util.h"
 
 namespace tandem::nbd::testing {
 
 using Bytes = std::vector<uint8_t>;
+
+struct TransportMode {
+  bool tcp;
+  bool structured;
+};
+
+inline std::string TransportModeName(const ::testing::TestParamInfo<TransportMode>& info) {
+  return std::string(info.param.tcp ? "Tcp" : "Unix") +
+         (info.param.structured ? "Structured" : "Simple");
+}
+
+inline auto AllTransportModes() {
+  return ::testing::Values(TransportMode{false, false}, TransportMode{false, true},
+                           TransportMode{true, false}, TransportMode{true, true});
+}
+
+// Runs a client's loop until `pred` holds; false after `timeout`.
+inline bool RunClientLoopUntil(boost::asio::io_context& loop, const std::function<bool()>& pred,
+                               std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    loop.restart();
+    loop.run_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
 
 inline void Put16(Bytes* b, uint16_t v) {
   uint8_t x[2];
@@ -208,6 +240,41 @@ class TestServer {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   Server server_;
   std::thread thread_;
+};
+
+// Base of suites parameterized by TransportMode: Serve() puts one file-backed
+// export "r0" on a Unix socket and on TCP 127.0.0.2; Endpoint() and Options()
+// reach it in the test's transport and reply mode.
+class TransportFixture : public ::testing::TestWithParam<TransportMode> {
+ protected:
+  // Creates the file (`size` zero bytes) and starts serving it. Callers check
+  // HasFatalFailure() afterwards.
+  void Serve(uint64_t size, io::CacheMode cache, DeviceBackendOptions options = {}) {
+    path_ = dir_.path() + "/disk.img";
+    MakeFile(path_, size);
+    ASSERT_TRUE(server_.Start().ok());
+    backend_ = server_.AddFileExport("r0", path_, cache, std::move(options));
+    ASSERT_NE(backend_, nullptr);
+    socket_ = server_.ListenUnix(dir_.path() + "/r0.sock");
+    port_ = server_.ListenTcp("127.0.0.2");
+    server_.Run();
+  }
+
+  ClientEndpoint Endpoint() const {
+    return GetParam().tcp ? ClientEndpoint::Tcp("127.0.0.2", port_) : ClientEndpoint::Unix(socket_);
+  }
+  ClientOptions Options() const {
+    ClientOptions o;
+    o.export_name = "r0";
+    o.structured_replies = GetParam().structured;
+    return o;
+  }
+
+  tandem::testing::ScratchDir dir_;
+  std::string path_, socket_;
+  uint16_t port_ = 0;
+  TestServer server_;
+  std::shared_ptr<DeviceBackend> backend_;
 };
 
 // A blocking socket with bounded waits, for speaking NBD by hand.

@@ -28,47 +28,14 @@ namespace {
 using testing::Bytes;
 using testing::Pattern;
 using testing::ReadFileRange;
+using testing::RunClientLoopUntil;
 using testing::TestServer;
 
 constexpr uint64_t kSize = 64 << 20;
 
-struct Mode {
-  bool tcp;
-  bool structured;
-};
-
-std::string ModeName(const ::testing::TestParamInfo<Mode>& info) {
-  return std::string(info.param.tcp ? "Tcp" : "Unix") +
-         (info.param.structured ? "Structured" : "Simple");
-}
-
-class ServerRoundTrip : public ::testing::TestWithParam<Mode> {
+class ServerRoundTrip : public testing::TransportFixture {
  protected:
-  void SetUp() override {
-    path_ = dir_.path() + "/disk.img";
-    testing::MakeFile(path_, kSize);
-    ASSERT_TRUE(server_.Start().ok());
-    backend_ = server_.AddFileExport("r0", path_, io::CacheMode::kDirect, {"test export", 0});
-    socket_ = server_.ListenUnix(dir_.path() + "/r0.sock");
-    port_ = server_.ListenTcp("127.0.0.2");
-    server_.Run();
-  }
-
-  ClientEndpoint Endpoint() const {
-    return GetParam().tcp ? ClientEndpoint::Tcp("127.0.0.2", port_) : ClientEndpoint::Unix(socket_);
-  }
-  ClientOptions Options() const {
-    ClientOptions o;
-    o.export_name = "r0";
-    o.structured_replies = GetParam().structured;
-    return o;
-  }
-
-  tandem::testing::ScratchDir dir_;
-  std::string path_, socket_;
-  uint16_t port_ = 0;
-  TestServer server_;
-  std::shared_ptr<DeviceBackend> backend_;
+  void SetUp() override { Serve(kSize, io::CacheMode::kDirect, {"test export", 0}); }
 };
 
 TEST_P(ServerRoundTrip, EveryCommandReachesTheFile) {
@@ -128,9 +95,7 @@ TEST_P(ServerRoundTrip, BackendErrorsReachTheClient) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ServerRoundTrip,
-                         ::testing::Values(Mode{false, false}, Mode{false, true},
-                                           Mode{true, false}, Mode{true, true}),
-                         ModeName);
+                         testing::AllTransportModes(), testing::TransportModeName);
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -142,17 +107,6 @@ class ServerTest : public ::testing::Test {
     ClientOptions o;
     o.export_name = name;
     return o;
-  }
-  // Runs `loop` (the client's) until `pred` holds.
-  static bool RunUntil(boost::asio::io_context& loop, const std::function<bool()>& pred,
-                       std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      loop.restart();
-      loop.run_for(std::chrono::milliseconds(10));
-    }
-    return true;
   }
 
   tandem::testing::ScratchDir dir_;
@@ -177,7 +131,7 @@ TEST_F(ServerTest, ManyRequestsInFlightRepliedInCompletionOrder) {
                     ASSERT_TRUE(c.ok()) << c.status().ToString();
                     client = *c;
                   });
-  ASSERT_TRUE(RunUntil(loop, [&] { return client != nullptr; }));
+  ASSERT_TRUE(RunClientLoopUntil(loop, [&] { return client != nullptr; }));
 
   constexpr int kWrites = 200;
   std::vector<Bytes> data;
@@ -197,7 +151,7 @@ TEST_F(ServerTest, ManyRequestsInFlightRepliedInCompletionOrder) {
     order.push_back(-1);
   });
   size_t peak = 0;
-  ASSERT_TRUE(RunUntil(loop, [&] {
+  ASSERT_TRUE(RunClientLoopUntil(loop, [&] {
     peak = std::max(peak, server_->OnLoop([&] { return dev->in_flight(); }));
     return order.size() == kWrites + 1;
   }));
@@ -214,14 +168,14 @@ TEST_F(ServerTest, ManyRequestsInFlightRepliedInCompletionOrder) {
       ++reads;
     });
   }
-  ASSERT_TRUE(RunUntil(loop, [&] { return reads == kWrites; }));
+  ASSERT_TRUE(RunClientLoopUntil(loop, [&] { return reads == kWrites; }));
   for (int i = 0; i < kWrites; ++i) EXPECT_EQ(back[i], data[i]) << i;
   bool gone = false;
   client->Disconnect([&](Status st) {
     EXPECT_TRUE(st.ok()) << st.ToString();
     gone = true;
   });
-  ASSERT_TRUE(RunUntil(loop, [&] { return gone; }));
+  ASSERT_TRUE(RunClientLoopUntil(loop, [&] { return gone; }));
   EXPECT_TRUE(server_->WaitFor([&] { return backend->openers() == 0; }));
 }
 
@@ -442,6 +396,39 @@ TEST_F(TlsTest, OptionalTlsServesBoth) {
   Bytes back(4096);
   ASSERT_TRUE(plain.Read(4096, 4096, back.data()).ok());
   EXPECT_EQ(back, data);
+}
+
+// TLS encrypts in user space, so reads never go from the page cache to the
+// socket directly, even where a plain connection would send them that way.
+TEST_F(TlsTest, ReadsOverTlsNeverSkipTheEncryption) {
+  ServerOptions o;
+  o.tls = TlsMode::kOptional;
+  o.tls_cert_file = cert_;
+  o.tls_key_file = key_;
+  StartServer(o);
+  const std::string path = dir_.path() + "/disk.img";
+  testing::MakeFile(path, 8 << 20);
+  auto backend = server_->AddFileExport("r0", path, io::CacheMode::kBuffered);
+  sock_ = server_->ListenUnix(dir_.path() + "/s.sock");
+  server_->Run();
+  const Bytes data = Pattern(1 << 20, 9);
+  for (bool tls : {true, false}) {
+    SCOPED_TRACE(tls ? "TLS" : "plain");
+    BlockingClient c;
+    ASSERT_TRUE(c.Connect(ClientEndpoint::Unix(sock_), tls ? TlsOptions() : Options("r0")).ok());
+    ASSERT_TRUE(c.Write(0, 1 << 20, data.data()).ok());
+    const uint64_t before = server_->OnLoop([&] { return backend->zero_copy_reads(); });
+    Bytes back(1 << 20);
+    ASSERT_TRUE(c.Read(0, 1 << 20, back.data()).ok());
+    EXPECT_EQ(back, data);
+    const uint64_t zero_copy = server_->OnLoop([&] { return backend->zero_copy_reads(); }) - before;
+    if (tls) {
+      EXPECT_EQ(zero_copy, 0u);
+    }
+    // The plain connection shows the same range was eligible (where the
+    // kernel can say what is cached).
+    if (!tls && zero_copy == 0) GTEST_SKIP() << "the kernel cannot report page cache residency";
+  }
 }
 
 TEST_F(TlsTest, ClientRefusesACertificateForAnotherName) {

@@ -63,6 +63,18 @@ class BlockDevice {
   virtual void WriteZeroes(uint64_t offset, uint64_t len, bool may_unmap, IoCallback done) = 0;
   // Operations submitted and not yet completed.
   virtual size_t in_flight() const = 0;
+  // A file descriptor from which [offset, offset+len) can be sent straight
+  // out of the page cache (sendfile/splice) instead of Read into a buffer:
+  // the range is resident in the page cache now, and the descriptor shows
+  // every write that completed on this device. -1 when that cannot be said
+  // (the default; direct I/O; a wrapper that must see every read). The answer
+  // is a hint of the moment: pages may be evicted before the caller sends, so
+  // a send from the descriptor may still wait for the disk, once.
+  virtual int PageCacheReadFd(uint64_t offset, uint64_t len) {
+    (void)offset;
+    (void)len;
+    return -1;
+  }
 };
 
 // Validates a request against the device geometry (range, and alignment for

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "common/log.h"
+#include "io/page_cache.h"
 
 namespace tandem::io {
 
@@ -40,6 +41,13 @@ EngineDevice::EngineDevice(boost::asio::io_context& loop, PosixFile file,
   info_.direct = file_.direct();
   info_.is_block_device = g.is_block_device;
   info_.read_only = file_.read_only();
+}
+
+int EngineDevice::PageCacheReadFd(uint64_t offset, uint64_t len) {
+  if (info_.direct || len == 0 || offset > info_.size_bytes || len > info_.size_bytes - offset) {
+    return -1;
+  }
+  return RangeResidency(fd(), offset, len) == Residency::kResident ? fd() : -1;
 }
 
 EngineDevice::~EngineDevice() {

@@ -61,6 +61,9 @@ class EngineDevice : public BlockDevice {
   void Discard(uint64_t offset, uint64_t len, IoCallback done) override;
   void WriteZeroes(uint64_t offset, uint64_t len, bool may_unmap, IoCallback done) override;
   size_t in_flight() const override { return in_flight_; }
+  // Buffered devices only, and only where the kernel can say the range is
+  // resident (cachestat(2), Linux 6.5+; elsewhere always -1).
+  int PageCacheReadFd(uint64_t offset, uint64_t len) override;
   // Device flushes (fsync/fdatasync) sent to the kernel so far.
   uint64_t device_flushes() const { return device_flushes_; }
 

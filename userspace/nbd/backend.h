@@ -75,6 +75,22 @@ class Backend {
   virtual void Trim(uint64_t offset, uint64_t len, bool fua, Completion done) = 0;
   virtual void WriteZeroes(uint64_t offset, uint64_t len, bool may_trim, bool fua,
                            Completion done) = 0;
+
+  // Zero-copy reads (optional). Asked for each READ before Read(): a file
+  // descriptor whose bytes at [offset, offset + len) are this backend's and
+  // can be sent to the client straight from the page cache (sendfile), with
+  // no copy through a buffer, instead of calling Read(). Returning one
+  // promises that it shows every write this backend acknowledged up to the
+  // moment the bytes are sent (the server sends them when the reply's turn
+  // comes, not now; a client cannot tell the difference, as any write that
+  // lands in between was in flight together with the read), that it stays
+  // open until Close(), and that sending from it will not normally wait for
+  // the disk. -1 (the default): serve the read with Read().
+  virtual int ZeroCopyReadFd(uint64_t offset, uint32_t len) {
+    (void)offset;
+    (void)len;
+    return -1;
+  }
 };
 
 }  // namespace tandem::nbd

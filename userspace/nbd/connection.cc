@@ -4,6 +4,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <cassert>
+#include <cerrno>
 #include <cstring>
 
 #include "common/log.h"
@@ -11,6 +12,7 @@
 #include "nbd/connection_manager.h"
 #include "nbd/errors.h"
 #include "nbd/reply.h"
+#include "nbd/send_file.h"
 #include "nbd/wire.h"
 
 namespace tandem::nbd {
@@ -29,6 +31,7 @@ struct Connection::Op {
   io::AlignedBuffer buf;
   size_t accounted = 0;   // bytes counted in in_flight_bytes_
   uint32_t data_len = 0;  // bytes of buf sent after the header
+  int file_fd = -1;       // zero-copy READ: data_len bytes at req.offset of this file
   uint8_t head[kOffsetDataHeaderSize];
   uint8_t head_len = 0;
   std::vector<uint8_t> error_chunk;  // a structured error reply, header included
@@ -150,6 +153,11 @@ void Connection::EnterTransmission() {
                            (params_.structured ? " (structured replies" : " (simple replies") +
                            (stream_.tls() ? ", TLS)" : ")"));
   rbuf_.resize(kReceiveBuffer);
+  if (!stream_.tls()) {
+    boost::system::error_code ec;
+    stream_.socket().native_non_blocking(true, ec);
+    zero_copy_ = !ec;
+  }
   Process();
 }
 
@@ -252,10 +260,13 @@ Connection::Op* Connection::NewOp(const Request& request) {
   op->accounted = 0;
   op->data_len = 0;
   op->head_len = 0;
+  op->file_fd = -1;
   return op;
 }
 
 void Connection::Recycle(Op* op) {
+  in_flight_bytes_ -= op->accounted;
+  op->accounted = 0;
   if (op->buf.capacity() > 0) buffers_->Put(std::move(op->buf));
   op->buf = io::AlignedBuffer();
   op->error_chunk.clear();
@@ -287,6 +298,13 @@ void Connection::HandleRequest(const Request& req) {
     return;
   }
   if (req.type == kCmdRead) {
+    const int fd = zero_copy_ ? backend_->ZeroCopyReadFd(req.offset, req.length) : -1;
+    if (fd >= 0) {
+      op->file_fd = fd;
+      op->accounted = req.length;  // until sent (Recycle)
+      in_flight_bytes_ += req.length;
+      return QueueReply(op, 0, {});
+    }
     op->buf = buffers_->Get(req.length);
     op->accounted = req.length;
     in_flight_bytes_ += req.length;
@@ -408,6 +426,10 @@ void Connection::WriteReplies() {
       iov_.emplace_back(op->error_chunk.data(), op->error_chunk.size());
     } else {
       iov_.emplace_back(op->head, op->head_len);
+      if (op->file_fd >= 0) {
+        ++n;  // its data follows from the file (SendFileData)
+        break;
+      }
       if (op->data_len > 0) iov_.emplace_back(op->buf.data(), op->data_len);
     }
     ++n;
@@ -422,11 +444,15 @@ void Connection::WriteReplies() {
 
 void Connection::OnWritten(const boost::system::error_code& ec) {
   writing_ = false;
-  for (size_t i = 0; i < writing_count_; ++i) {
+  size_t sent = writing_count_;
+  writing_count_ = 0;
+  // A zero-copy READ ends the batch; its header is out, its data is not.
+  const bool file_data_next = !ec && sent > 0 && replies_[sent - 1]->file_fd >= 0;
+  if (file_data_next) --sent;
+  for (size_t i = 0; i < sent; ++i) {
     Recycle(replies_.front());
     replies_.pop_front();
   }
-  writing_count_ = 0;
   if (ec) {
     if (!write_failed_ && ec != asio::error::operation_aborted) {
       Log(LogLevel::kDebug, "nbd: client " + peer_ + ": write: " + ec.message());
@@ -434,14 +460,73 @@ void Connection::OnWritten(const boost::system::error_code& ec) {
     // The client stopped listening (hung up, or reset). Requests it sent in
     // full are still read and carried out, unanswered, until the read side
     // ends too: a client that hangs up loses no complete write.
-    write_failed_ = true;
-    while (!replies_.empty()) {
-      Recycle(replies_.front());
-      replies_.pop_front();
+    return DropReplies();
+  }
+  if (file_data_next) {
+    writing_ = true;
+    file_sent_ = 0;
+    return SendFileData();
+  }
+  AfterWrite();
+}
+
+void Connection::SendFileData() {
+  Op* op = replies_.front();
+  const int sock = stream_.socket().native_handle();
+  // Each pass either moves bytes or leaves the loop, so it ends within
+  // data_len passes (EINTR aside, which needs a signal per pass).
+  while (file_sent_ < op->data_len) {
+    const ssize_t n =
+        SendFile(sock, op->file_fd, op->req.offset + file_sent_, op->data_len - file_sent_);
+    if (n > 0) {
+      file_sent_ += static_cast<uint32_t>(n);
+      continue;
     }
-    return MaybeFinish();
+    const int err = n < 0 ? errno : 0;
+    if (err == EINTR) continue;
+    if (err == EAGAIN) {
+      stream_.socket().async_wait(
+          Stream::Socket::wait_write,
+          [self = shared_from_this()](const boost::system::error_code& ec) {
+            if (!ec) return self->SendFileData();
+            self->writing_ = false;
+            self->DropReplies();
+          });
+      return;
+    }
+    writing_ = false;
+    if (err == EPIPE || err == ECONNRESET) return DropReplies();  // the client left
+    // The file failed (or ended early) after the header promised the data:
+    // the reply cannot be completed, so the stream is of no further use.
+    Log(LogLevel::kWarning, "nbd: export " + export_name_ + ": " + Describe(op->req) +
+                                ": sending from the page cache failed after " +
+                                std::to_string(file_sent_) + " bytes (" +
+                                (err != 0 ? std::strerror(err) : "end of file") +
+                                "); closing the connection to " + peer_);
+    DropReplies();
+    return HardClose();
+  }
+  writing_ = false;
+  Recycle(op);
+  replies_.pop_front();
+  AfterWrite();
+}
+
+void Connection::AfterWrite() {
+  if (paused_ && !Saturated()) {
+    paused_ = false;
+    Process();
   }
   if (!replies_.empty()) return WriteReplies();
+  MaybeFinish();
+}
+
+void Connection::DropReplies() {
+  write_failed_ = true;
+  while (!replies_.empty()) {
+    Recycle(replies_.front());
+    replies_.pop_front();
+  }
   MaybeFinish();
 }
 

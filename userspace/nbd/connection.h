@@ -17,6 +17,14 @@
 //   handed to the backend: bytes still on the socket are read straight into
 //   it; bytes that arrived together with earlier request headers (at most the
 //   64 KiB receive buffer) are moved into it once.
+// - Zero-copy READs: on a plain (non-TLS) socket, a READ whose bytes the
+//   backend offers from the page cache (Backend::ZeroCopyReadFd) takes no
+//   buffer and no backend call: its reply header goes out with the gathered
+//   write, then its data is sent from the file with sendfile(2) (the socket
+//   is non-blocking; when it is full the connection waits for room). Its
+//   length still counts towards max_bytes_in_flight until it was sent. A
+//   file error halfway through such a reply cannot be reported to the client
+//   (the header promised the data): the connection is closed.
 // - A refused request is answered with its error and changes nothing; a
 //   refused WRITE's payload is read and discarded in receive-buffer pieces.
 // - A bad request magic, a socket error or Stop() is a hard disconnect: no
@@ -103,6 +111,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ScheduleWrite();
   void WriteReplies();
   void OnWritten(const boost::system::error_code& ec);
+  // Sends the data of the zero-copy READ at the head of replies_.
+  void SendFileData();
+  // After a write finished: frees reading room, sends what is queued.
+  void AfterWrite();
+  // The client stopped taking replies (or a reply could not be completed):
+  // drops every queued reply.
+  void DropReplies();
 
   Op* NewOp(const Request& request);
   void Recycle(Op* op);
@@ -145,6 +160,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t writing_count_ = 0;
   bool writing_ = false;
   bool write_posted_ = false;
+  bool zero_copy_ = false;  // plain socket: zero-copy READs allowed
+  uint32_t file_sent_ = 0;  // data bytes of the head zero-copy READ sent so far
   std::vector<boost::asio::const_buffer> iov_;
 
   std::vector<std::unique_ptr<Op>> ops_;

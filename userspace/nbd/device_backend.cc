@@ -42,6 +42,13 @@ void DeviceBackend::Read(uint64_t offset, uint32_t len, uint8_t* buf, Completion
   device_->Read(offset, buf, len, std::move(done));
 }
 
+int DeviceBackend::ZeroCopyReadFd(uint64_t offset, uint32_t len) {
+  if (len < kZeroCopyMinimum) return -1;
+  const int fd = device_->PageCacheReadFd(offset, len);
+  if (fd >= 0) ++zero_copy_reads_;
+  return fd;
+}
+
 DeviceBackend::WriteOp* DeviceBackend::NewWriteOp() {
   if (free_write_ops_.empty()) {
     write_ops_.push_back(std::make_unique<WriteOp>());

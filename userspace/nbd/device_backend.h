@@ -12,6 +12,11 @@
 // Geometry: the device's size; logical block size = the device's when it does
 // direct I/O, else 512; read-only as the device; can_multi_conn() is true (all
 // connections share the one device, whose Flush covers every completed write).
+// Zero-copy reads: a READ of at least kZeroCopyMinimum bytes from a buffered
+// device whose range is in the page cache now (io::BlockDevice::
+// PageCacheReadFd) is sent from the page cache by the server; smaller reads,
+// and everything on direct-I/O devices, go through Read (a small reply is
+// cheaper gathered with others into one write than sent on its own).
 // Admission: Open() counts openers; with max_openers > 0 a further client is
 // refused (Busy, with a message saying how many clients hold the export).
 // Contract, thread-safety, failure behaviour: Backend (nbd/backend.h). The
@@ -54,9 +59,14 @@ class DeviceBackend : public Backend {
   void Trim(uint64_t offset, uint64_t len, bool fua, Completion done) override;
   void WriteZeroes(uint64_t offset, uint64_t len, bool may_trim, bool fua,
                    Completion done) override;
+  int ZeroCopyReadFd(uint64_t offset, uint32_t len) override;
+
+  static constexpr uint32_t kZeroCopyMinimum = 64 * 1024;
 
   size_t openers() const { return openers_; }
   io::BlockDevice& device() { return *device_; }
+  // READs answered from the page cache (ZeroCopyReadFd gave a descriptor).
+  uint64_t zero_copy_reads() const { return zero_copy_reads_; }
 
  private:
   struct WriteOp;
@@ -70,6 +80,7 @@ class DeviceBackend : public Backend {
   std::unique_ptr<io::BlockDevice> device_;
   DeviceBackendOptions options_;
   size_t openers_ = 0;
+  uint64_t zero_copy_reads_ = 0;
   std::vector<std::unique_ptr<WriteOp>> write_ops_;
   std::vector<WriteOp*> free_write_ops_;
   io::AlignedBuffer zeroes_;  // allocated on first use
