@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "io/mem_block_device.h"
 #include "io/page_cache.h"
 #include "nbd/blocking_client.h"
 #include "nbd/client.h"
@@ -170,6 +171,64 @@ TEST_P(ZeroCopyRead, AClientLeavingMidReplyDisturbsNothing) {
   Bytes back(kMaxBlockSize);
   ASSERT_TRUE(c.Read(0, kMaxBlockSize, back.data()).ok());
   EXPECT_TRUE(back == Expected(0, kMaxBlockSize));
+}
+
+// The data a zero-copy header promised cannot be sent (the file ends, as when
+// it shrank underneath): the connection is closed, since no reply can follow
+// a short one, and nothing else is disturbed. The backend here offers a file
+// of 64 KiB for every large read; small reads go to its (memory) device.
+class ShortFileBackend : public DeviceBackend {
+ public:
+  ShortFileBackend(std::unique_ptr<io::BlockDevice> device, int short_file)
+      : DeviceBackend(std::move(device), {}), short_file_(short_file) {}
+  int ZeroCopyReadFd(uint64_t, uint32_t len) override {
+    if (len < kZeroCopyMinimum) return -1;
+    ++offered;
+    return short_file_;
+  }
+  int offered = 0;  // on the loop thread
+
+ private:
+  int short_file_;
+};
+
+TEST(ZeroCopyReadFailure, AFileEndingMidReplyClosesOnlyThatConnection) {
+  tandem::testing::ScratchDir dir;
+  const std::string short_path = dir.path() + "/short.img";
+  testing::MakeFile(short_path, 64 << 10);
+  const int short_fd = ::open(short_path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(short_fd, 0);
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  auto backend = std::make_shared<ShortFileBackend>(
+      std::make_unique<io::MemBlockDevice>(server.loop(), 16 << 20), short_fd);
+  ASSERT_TRUE(server.server().exports().Add("r0", backend).ok());
+  const std::string sock = server.ListenUnix(dir.path() + "/r0.sock");
+  server.Run();
+  ClientOptions options;
+  options.export_name = "r0";
+
+  BlockingClient bystander;
+  ASSERT_TRUE(bystander.Connect(ClientEndpoint::Unix(sock), options).ok());
+  const Bytes data = Pattern(4096, 7);
+  ASSERT_TRUE(bystander.Write(8192, 4096, data.data()).ok());
+
+  BlockingClient victim(std::chrono::seconds(10));  // a hang fails, not blocks
+  ASSERT_TRUE(victim.Connect(ClientEndpoint::Unix(sock), options).ok());
+  Bytes big(1 << 20);
+  const Status st = victim.Read(0, 1 << 20, big.data());
+  EXPECT_FALSE(st.ok()) << "a reply cut short must not look like a successful read";
+  EXPECT_TRUE(server.WaitFor([&] { return server.server().connections().count() == 1; }))
+      << "the connection whose reply could not be completed is closed";
+  EXPECT_EQ(server.OnLoop([&] { return backend->offered; }), 1);
+
+  // The other client still works, with its bytes.
+  Bytes back(4096);
+  ASSERT_TRUE(bystander.Read(8192, 4096, back.data()).ok());
+  EXPECT_EQ(back, data);
+  ASSERT_TRUE(bystander.Disconnect().ok());
+  server.Shutdown();
+  ::close(short_fd);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ZeroCopyRead,
