@@ -298,16 +298,14 @@ void Connection::HandleRequest(const Request& req) {
     return;
   }
   if (req.type == kCmdRead) {
+    op->accounted = req.length;  // a zero-copy READ's until its data is sent (Recycle)
+    in_flight_bytes_ += req.length;
     const int fd = zero_copy_ ? backend_->ZeroCopyReadFd(req.offset, req.length) : -1;
     if (fd >= 0) {
       op->file_fd = fd;
-      op->accounted = req.length;  // until sent (Recycle)
-      in_flight_bytes_ += req.length;
       return QueueReply(op, 0, {});
     }
     op->buf = buffers_->Get(req.length);
-    op->accounted = req.length;
-    in_flight_bytes_ += req.length;
   }
   Submit(op);
 }
@@ -356,10 +354,7 @@ void Connection::OnBackendDone(Op* op, Status status) {
                                 status.ToString());
   }
   QueueReply(op, error, message);
-  if (paused_ && !Saturated()) {
-    paused_ = false;
-    Process();
-  }
+  ResumeReadingIfRoom();
   MaybeFinish();
 }
 
@@ -513,12 +508,16 @@ void Connection::SendFileData() {
 }
 
 void Connection::AfterWrite() {
+  ResumeReadingIfRoom();
+  if (!replies_.empty()) return WriteReplies();
+  MaybeFinish();
+}
+
+void Connection::ResumeReadingIfRoom() {
   if (paused_ && !Saturated()) {
     paused_ = false;
     Process();
   }
-  if (!replies_.empty()) return WriteReplies();
-  MaybeFinish();
 }
 
 void Connection::DropReplies() {
@@ -549,8 +548,6 @@ void Connection::MaybeFinish() {
   if (!replies_.empty() && !write_failed_ && stream_.is_open()) return;  // still to send
   if (payload_op_ != nullptr) {
     // A WRITE whose payload never fully arrived: nothing was written.
-    in_flight_bytes_ -= payload_op_->accounted;
-    payload_op_->accounted = 0;
     Recycle(payload_op_);
     payload_op_ = nullptr;
   }

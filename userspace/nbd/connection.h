@@ -115,6 +115,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void SendFileData();
   // After a write finished: frees reading room, sends what is queued.
   void AfterWrite();
+  // Reading paused at the in-flight limit continues once there is room again.
+  void ResumeReadingIfRoom();
   // The client stopped taking replies (or a reply could not be completed):
   // drops every queued reply.
   void DropReplies();
