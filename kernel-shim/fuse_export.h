@@ -10,13 +10,18 @@
 // direct I/O reaches us unchanged) and parallel_direct_writes (libfuse 3.14
 // cannot ask for it, so the open reply is patched on its way to the kernel
 // through a custom session I/O); max_write/max_read 1 MiB (max_pages 256); no
-// writeback cache. Each FUSE worker thread calls the blocking NBD client, so
-// as many requests are in flight as the kernel sends at once.
+// writeback cache. Reads and writes up to 128 KiB are started by the FUSE
+// worker thread and answered from the NBD client's loop thread (write data
+// copied first, as libfuse reuses its buffer), so a worker never waits for
+// them and one thread hand-off per request remains; larger reads and writes,
+// flushes and fallocate block their worker on the client.
 //
 // Contract: Mount() mounts at an existing empty directory (as root, with the
 // mount(2) system call and our own /dev/fuse descriptor); Run() serves until
 // the mount goes away (umount) or RequestExit() (signal handlers installed by
-// Run call it); Unmount() detaches the mount (MNT_DETACH) if still there.
+// Run call it), then waits for the replies still due from the client's loop
+// (bounded by the client's timeout); Unmount() detaches the mount
+// (MNT_DETACH) if still there.
 // The client must stay connected for the object's lifetime.
 // Thread-safety: FUSE callbacks run on libfuse's worker threads; the client
 // is thread-safe. Failure: NBD errors become EIO (EINVAL for misaligned or

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/memory.h"
 #include "fuse_export.h"
 #include "nbd/blocking_client.h"
 #include "shim_state.h"
@@ -33,6 +34,7 @@ void Report(int fd, const std::string& line) {
 // Runs in the server process; never returns.
 [[noreturn]] void ServeFuse(const FuseServerConfig& c, int report_fd) {
   ::prctl(PR_SET_NAME, "tandem-fuse", 0, 0, 0);
+  RetainFreedIoBuffers();  // a read buffer per request (fuse_export.cc)
   SetLogProgramName("tandem-attach[fuse " + c.resource + "]");
   SetLogSink([](LogLevel level, const std::string& msg) {
     char when[32];

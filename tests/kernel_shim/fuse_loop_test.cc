@@ -1,7 +1,8 @@
 // tandem-attach's FUSE + loop path against a real two-node cluster: fio with
 // crc32c verification through the loop device at 4k..1m (io_uring QD8 and
 // psync), discard punching holes on the Primary's backing file, detach
-// refused while mounted, stale state after a dead FUSE server.
+// refused while mounted, stale state after a dead FUSE server, requests
+// failing (not hanging) when the export dies under them.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "shim_fixture.h"
 
@@ -187,6 +189,41 @@ TEST_F(FuseLoop, DetachIsRefusedWhileMountedAndNamesTheMountPoint) {
   auto d2 = sc.Shim(0, {"detach", "r0"});
   EXPECT_EQ(d2.exit_code, 0) << d2.err;
   EXPECT_NE(d2.out.find("not attached"), std::string::npos) << d2.out;
+}
+
+// Requests in flight when the export dies: the FUSE server fails them and
+// every later one (EIO, not a hang), and detach still takes it all apart.
+// Small reads and writes are answered from the NBD client's loop thread; the
+// server must not exit (and destroy the FUSE session) before they are.
+TEST_F(FuseLoop, WhenTheExportDiesRequestsFailAndDetachCleansUp) {
+  ShimCluster& sc = *sc_;
+  auto st = sc.State(0);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  const std::string dev = st->block_device;
+  std::optional<CommandResult> fio;
+  std::thread writer([&] {
+    // Mixed 4k..1m reads and writes at QD16: both the loop-thread and the
+    // blocking paths have requests in flight at the kill.
+    fio = RunCommand({"/usr/bin/fio", "--name=dying", "--filename=" + dev, "--direct=1",
+                      "--rw=randrw", "--bsrange=4k-1m", "--ioengine=io_uring", "--iodepth=16",
+                      "--size=32M", "--time_based=1", "--runtime=60", "--randrepeat=0"},
+                     120);
+  });
+  std::this_thread::sleep_for(1s);
+  const auto killed = std::chrono::steady_clock::now();
+  sc.c.Kill(0);
+  writer.join();
+  ASSERT_TRUE(fio.has_value());
+  EXPECT_NE(fio->exit_code, 0) << "fio kept running against a dead export:\n" << fio->out;
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 30s)
+      << "the device hung after the export died instead of failing requests";
+  EXPECT_NE((fio->out + fio->err).find("Input/output error"), std::string::npos)
+      << fio->out << fio->err;
+  auto d = sc.Shim(0, {"detach", "r0"});
+  EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
+  EXPECT_TRUE(WaitFor([&] { return !shim::ProcessAlive(st->pid, st->pid_start); }, 20s))
+      << "FUSE server still running";
+  EXPECT_TRUE(shim::LoopBackingFile(dev).empty()) << dev << " still bound";
 }
 
 TEST_F(FuseLoop, AStaleAttachmentIsReportedAndCleanedUp) {

@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "io/delayed_device.h"
@@ -103,6 +106,14 @@ class ServerTest : public ::testing::Test {
     server_ = std::make_unique<TestServer>(std::move(options));
     ASSERT_TRUE(server_->Start().ok());
   }
+  // A running server with one in-memory export, "mem"; returns its Unix socket.
+  std::string ServeMemory(uint64_t size) {
+    StartServer();
+    server_->AddExport("mem", std::make_unique<io::MemBlockDevice>(server_->loop(), size));
+    const std::string sock = server_->ListenUnix(dir_.path() + "/s.sock");
+    server_->Run();
+    return sock;
+  }
   ClientOptions Options(const std::string& name) {
     ClientOptions o;
     o.export_name = name;
@@ -180,12 +191,8 @@ TEST_F(ServerTest, ManyRequestsInFlightRepliedInCompletionOrder) {
 }
 
 TEST_F(ServerTest, BlockingClientIsSafeFromManyThreads) {
-  StartServer();
-  auto backend = server_->AddExport("mem", std::make_unique<io::MemBlockDevice>(server_->loop(), 8 << 20));
-  const std::string sock = server_->ListenUnix(dir_.path() + "/s.sock");
-  server_->Run();
   BlockingClient c;
-  ASSERT_TRUE(c.Connect(ClientEndpoint::Unix(sock), Options("mem")).ok());
+  ASSERT_TRUE(c.Connect(ClientEndpoint::Unix(ServeMemory(8 << 20)), Options("mem")).ok());
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
@@ -203,6 +210,82 @@ TEST_F(ServerTest, BlockingClientIsSafeFromManyThreads) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+TEST_F(ServerTest, BlockingClientStartAsyncAnswersOnItsLoopFromManyThreads) {
+  BlockingClient c;
+  ASSERT_TRUE(c.Connect(ClientEndpoint::Unix(ServeMemory(8 << 20)), Options("mem")).ok());
+  constexpr int kThreads = 4, kEach = 64;
+  std::vector<Bytes> data(kThreads * kEach), back(kThreads * kEach, Bytes(4096));
+  std::mutex mu;
+  std::condition_variable cv;
+  int writes_done = 0, reads_done = 0, failures = 0;
+  auto finished = [&](int& counter, const Status& st) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!st.ok()) ++failures;
+    ++counter;
+    cv.notify_all();
+  };
+  auto wait_for = [&](int& counter) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30),
+                       [&] { return counter == kThreads * kEach; });
+  };
+  // Every request is started before any is answered: none waits for another.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const int k = t * kEach + i;
+        data[k] = Pattern(4096, 1000 + k);
+        c.StartAsync(
+            [&, k](Client& cl, Client::Callback done) {
+              cl.Write(uint64_t(k) * 4096, 4096, data[k].data(), false, std::move(done));
+            },
+            [&](Status st) { finished(writes_done, st); });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(wait_for(writes_done));
+  for (int k = 0; k < kThreads * kEach; ++k) {
+    c.StartAsync(
+        [&, k](Client& cl, Client::Callback done) {
+          cl.Read(uint64_t(k) * 4096, 4096, back[k].data(), std::move(done));
+        },
+        [&](Status st) { finished(reads_done, st); });
+  }
+  ASSERT_TRUE(wait_for(reads_done));
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(back, data);
+}
+
+TEST_F(ServerTest, BlockingClientStartAsyncFailsARequestPastTheTimeout) {
+  StartServer();
+  // Writes take 3 s; the client waits 200 ms, then closes the connection.
+  auto slow = std::make_unique<io::DelayedDevice>(
+      server_->loop(), std::make_unique<io::MemBlockDevice>(server_->loop(), 1 << 20),
+      std::chrono::milliseconds(3000));
+  auto backend = server_->AddExport("slow", std::move(slow));
+  const std::string sock = server_->ListenUnix(dir_.path() + "/s.sock");
+  server_->Run();
+  BlockingClient c(std::chrono::milliseconds(200));
+  ASSERT_TRUE(c.Connect(ClientEndpoint::Unix(sock), Options("slow")).ok());
+  const Bytes data = Pattern(4096, 7);
+  std::promise<Status> answer;
+  const auto start = std::chrono::steady_clock::now();
+  c.StartAsync(
+      [&](Client& cl, Client::Callback done) {
+        cl.Write(0, 4096, data.data(), false, std::move(done));
+      },
+      [&](Status st) { answer.set_value(std::move(st)); });
+  std::future<Status> result = answer.get_future();
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(result.get().ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500))
+      << "failed by the watchdog, not by the slow write finishing";
+  // The connection is closed: later requests fail at once instead of hanging.
+  EXPECT_FALSE(c.Read(0, 4096, Bytes(4096).data()).ok());
 }
 
 TEST_F(ServerTest, RefusedExportReportsTheBackendsMessage) {

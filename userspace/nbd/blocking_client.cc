@@ -1,5 +1,6 @@
 #include "nbd/blocking_client.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <future>
 
@@ -8,11 +9,17 @@ namespace tandem::nbd {
 namespace asio = boost::asio;
 
 BlockingClient::BlockingClient(std::chrono::milliseconds timeout)
-    : timeout_(timeout), work_(asio::make_work_guard(loop_)), thread_([this] { loop_.run(); }) {}
+    : timeout_(timeout),
+      work_(asio::make_work_guard(loop_)),
+      watchdog_(loop_),
+      thread_([this] { loop_.run(); }) {}
 
 BlockingClient::~BlockingClient() {
   if (client_) (void)Disconnect();
-  asio::post(loop_, [this] { client_.reset(); });
+  asio::post(loop_, [this] {
+    watchdog_.cancel();
+    client_.reset();
+  });
   work_.reset();
   thread_.join();
 }
@@ -58,10 +65,43 @@ Status BlockingClient::Call(const std::function<void(Client&, Client::Callback)>
     // Close() fails the request, which sets the promise: wait for that so the
     // caller's buffer is no longer in use when we return.
     result.wait();
-    return Status::Timeout("NBD request not answered within " +
-                           std::to_string(timeout_.count()) + " ms; connection closed");
+    return Status::Timeout("NBD request not answered within " + std::to_string(timeout_.count()) +
+                           " ms; connection closed");
   }
   return result.get();
+}
+
+void BlockingClient::StartAsync(Starter start, Client::Callback done) {
+  asio::post(loop_, [this, start = std::move(start), done = std::move(done)]() mutable {
+    if (!client_) return done(Status::Aborted("NBD client not connected"));
+    const uint64_t id = next_async_++;
+    async_started_.emplace(id, std::chrono::steady_clock::now());
+    ArmWatchdog();
+    start(*client_, [this, id, done = std::move(done)](Status st) {
+      async_started_.erase(id);
+      done(std::move(st));
+    });
+  });
+}
+
+void BlockingClient::ArmWatchdog() {
+  if (watchdog_armed_ || async_started_.empty()) return;
+  watchdog_armed_ = true;
+  // A quarter of the timeout between checks (1 ms to 1 s): a request is
+  // failed at most 25% late.
+  const auto interval = std::clamp<std::chrono::milliseconds>(
+      timeout_ / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(1000));
+  watchdog_.expires_after(interval);
+  watchdog_.async_wait([this](const boost::system::error_code& ec) {
+    watchdog_armed_ = false;
+    if (ec) return;  // cancelled: the client is going away
+    if (!async_started_.empty() &&
+        std::chrono::steady_clock::now() - async_started_.begin()->second >= timeout_ && client_) {
+      // Fails every pending request, which empties async_started_.
+      client_->Close();
+    }
+    ArmWatchdog();
+  });
 }
 
 Status BlockingClient::Read(uint64_t offset, uint32_t length, void* buf) {
@@ -81,9 +121,8 @@ Status BlockingClient::Flush() {
 }
 
 Status BlockingClient::Trim(uint64_t offset, uint32_t length, bool fua) {
-  return Call([&](Client& c, Client::Callback done) {
-    c.Trim(offset, length, fua, std::move(done));
-  });
+  return Call(
+      [&](Client& c, Client::Callback done) { c.Trim(offset, length, fua, std::move(done)); });
 }
 
 Status BlockingClient::WriteZeroes(uint64_t offset, uint32_t length, bool no_hole, bool fua) {

@@ -11,12 +11,19 @@
 // longer known). The destructor disconnects politely (NBD_CMD_DISC) when the
 // connection is healthy, then stops the thread. Buffers must stay valid until
 // the call returns (they do: the call blocks).
+// StartAsync() is the non-blocking form for callers that can take the answer
+// on the client's loop thread (the FUSE shim replies to the kernel from
+// there, so no thread waits per request): same timeout, enforced by a
+// watchdog on the loop that closes the connection when the oldest unanswered
+// request is older than `timeout`.
 // Failure: errors are Status values; nothing throws.
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -37,25 +44,42 @@ class BlockingClient {
                                                       ClientOptions options);
   // Valid after a successful Connect().
   const ExportInfo& info() const { return info_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
 
   Status Read(uint64_t offset, uint32_t length, void* buf);
   Status Write(uint64_t offset, uint32_t length, const void* data, bool fua = false);
   Status Flush();
   Status Trim(uint64_t offset, uint32_t length, bool fua = false);
   Status WriteZeroes(uint64_t offset, uint32_t length, bool no_hole = false, bool fua = false);
+  // Starts one request without waiting; callable from any thread. `start`
+  // runs on the loop thread and issues exactly one request on the client,
+  // passing it the callback it is given; `done` runs on the loop thread,
+  // exactly once, with the request's Status (Aborted when not connected;
+  // after a timeout, the status of the closed connection). The caller keeps
+  // the request's buffers alive until `done` runs.
+  using Starter = std::function<void(Client&, Client::Callback)>;
+  void StartAsync(Starter start, Client::Callback done);
   // NBD_CMD_DISC after the requests in flight; later calls fail.
   Status Disconnect();
 
  private:
   // Runs `start(done)` on the loop and waits for done(Status).
   Status Call(const std::function<void(Client&, Client::Callback)>& start);
+  // Loop thread: keeps a check of the oldest StartAsync request scheduled
+  // while any is unanswered.
+  void ArmWatchdog();
 
   std::chrono::milliseconds timeout_;
   boost::asio::io_context loop_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread thread_;
   std::shared_ptr<Client> client_;  // touched on the loop thread only, after Connect
   ExportInfo info_;
+  // Loop thread only: StartAsync requests not yet answered, by start order.
+  std::map<uint64_t, std::chrono::steady_clock::time_point> async_started_;
+  uint64_t next_async_ = 0;
+  boost::asio::steady_timer watchdog_;
+  bool watchdog_armed_ = false;
+  std::thread thread_;  // last: it runs the loop, so everything above exists first
 };
 
 }  // namespace tandem::nbd
