@@ -93,6 +93,7 @@ Result<ShimState> AttachFuse(const ResourceTarget& t, const AttachOptions& o, in
   c.mount_point = s.fuse_mount;
   c.log_file = s.log_file;
   c.threads = o.fuse_threads;
+  c.busy_poll_us = o.fuse_busy_poll_us;
   c.timeout_ms = Ms(o);
   c.close_fds = {lock_fd};
   Result<FuseServerInfo> server = StartFuseServer(c);

@@ -45,7 +45,8 @@ void Report(int fd, const std::string& line) {
   });
   Report(report_fd, "PID " + std::to_string(::getpid()));
   ::mkdir(c.mount_point.c_str(), 0700);
-  nbd::BlockingClient client(std::chrono::milliseconds(120000));
+  nbd::BlockingClient client(std::chrono::milliseconds(120000),
+                             std::chrono::microseconds(c.busy_poll_us));
   nbd::ClientOptions o;
   o.export_name = c.export_name;
   o.connect_timeout = std::chrono::milliseconds(c.timeout_ms);

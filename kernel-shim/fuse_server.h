@@ -28,6 +28,7 @@ struct FuseServerConfig {
   std::string mount_point;  // created if missing
   std::string log_file;
   int threads = 64;
+  int busy_poll_us = 200;  // the NBD client loop's polling window
   int timeout_ms = 30000;
   std::vector<int> close_fds;
 };

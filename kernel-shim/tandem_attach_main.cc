@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
   app.add_option("--fuse-threads", o.fuse_threads, "FUSE worker threads")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_option("--fuse-busy-poll-us", o.fuse_busy_poll_us,
+                 "FUSE path: microseconds the NBD client polls after each event before "
+                 "sleeping (0: never polls)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
   app.add_option("--connections", o.connections,
                  "Kernel path: sockets per device when the export allows multi-conn")
       ->check(CLI::Range(1, 16))

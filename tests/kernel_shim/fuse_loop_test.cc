@@ -234,8 +234,8 @@ TEST_F(FuseLoop, AStaleAttachmentIsReportedAndCleanedUp) {
   ASSERT_TRUE(WaitFor([&] { return !shim::ProcessAlive(st->pid, st->pid_start); }, 10s));
   auto s = sc.Shim(0, {"status", "r0"});
   EXPECT_NE(s.out.find("r0: stale"), std::string::npos) << s.out;
-  // A new attach cleans up and works.
-  auto a = sc.Attach(0, {"--mode", "fuse"});
+  // A new attach cleans up and works (this one with a client loop that never polls).
+  auto a = sc.Attach(0, {"--mode", "fuse", "--fuse-busy-poll-us", "0"});
   ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
   EXPECT_NE(a.err.find("stale"), std::string::npos) << a.err;
   const auto data = Pattern(9, 1 << 20);

@@ -4,15 +4,18 @@
 #include <boost/asio/post.hpp>
 #include <future>
 
+#include "io/event_loop.h"
+
 namespace tandem::nbd {
 
 namespace asio = boost::asio;
 
-BlockingClient::BlockingClient(std::chrono::milliseconds timeout)
+BlockingClient::BlockingClient(std::chrono::milliseconds timeout,
+                               std::chrono::microseconds busy_poll)
     : timeout_(timeout),
       work_(asio::make_work_guard(loop_)),
       watchdog_(loop_),
-      thread_([this] { loop_.run(); }) {}
+      thread_([this, busy_poll] { io::RunEventLoop(loop_, busy_poll); }) {}
 
 BlockingClient::~BlockingClient() {
   if (client_) (void)Disconnect();

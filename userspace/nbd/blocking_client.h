@@ -34,7 +34,10 @@ namespace tandem::nbd {
 
 class BlockingClient {
  public:
-  explicit BlockingClient(std::chrono::milliseconds timeout = std::chrono::seconds(120));
+  // busy_poll: the loop thread's polling window (io/event_loop.h; 0 sleeps
+  // between events).
+  explicit BlockingClient(std::chrono::milliseconds timeout = std::chrono::seconds(120),
+                          std::chrono::microseconds busy_poll = std::chrono::microseconds(0));
   ~BlockingClient();
   BlockingClient(const BlockingClient&) = delete;
   BlockingClient& operator=(const BlockingClient&) = delete;
