@@ -38,7 +38,8 @@ struct AttachOptions {
   uint32_t block_size = 0;  // 0: the export's minimum block size (at least 512)
   int fuse_threads = 64;
   // FUSE path: how long the NBD client's loop polls after each event before
-  // sleeping (io/event_loop.h), in microseconds; 0 sleeps at once.
+  // sleeping (io/event_loop.h), in microseconds, while no bulk request is in
+  // flight (nbd/blocking_client.h); 0 sleeps at once.
   int fuse_busy_poll_us = 200;
   int connections = 1;               // kernel path, when the export allows multi-conn
   uint64_t request_timeout_s = 30;   // kernel path: NBD_ATTR_TIMEOUT

@@ -298,7 +298,7 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*)
         [at, n, into](nbd::Client& c, nbd::Client::Callback done) {
           c.Read(at, n, into, std::move(done));
         },
-        [op, at, n](Status st) { op->PieceDone(std::move(st), at, n); });
+        [op, at, n](Status st) { op->PieceDone(std::move(st), at, n); }, n);
     at += n;
   }
 }
@@ -333,7 +333,8 @@ void OnWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t of
             fuse_reply_err(req, FuseExport::Impl::Errno(st));
           }
           self->AsyncEnd();
-        });
+        },
+        size);
     return;
   }
   // Large writes wait here instead: copying them would cost more than the

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--fuse-busy-poll-us", o.fuse_busy_poll_us,
                  "FUSE path: microseconds the NBD client polls after each event before "
-                 "sleeping (0: never polls)")
+                 "sleeping, while no request over 128 KiB is in flight (0: never polls)")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   app.add_option("--connections", o.connections,

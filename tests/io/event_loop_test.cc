@@ -83,13 +83,34 @@ TEST_P(EventLoopTest, SleepsWhileIdle) {
   asio::post(loop, [&] {
     const double start = ThreadCpuMs();
     timer.expires_after(300ms);
-    timer.async_wait([&, start](const boost::system::error_code&) {
-      cpu_ms = ThreadCpuMs() - start;
-    });
+    timer.async_wait(
+        [&, start](const boost::system::error_code&) { cpu_ms = ThreadCpuMs() - start; });
   });
   RunEventLoop(loop, busy_poll());
   ASSERT_GE(cpu_ms, 0);
   EXPECT_LT(cpu_ms, 100) << "the loop spun while idle";
+}
+
+// With a predicate that says "not worth it", even a long polling window
+// sleeps at once: the loop waits 300 ms for a timer inside a 1 s window.
+TEST(EventLoopPredicateTest, DoesNotPollWhileThePredicateSaysNo) {
+  asio::io_context loop;
+  asio::steady_timer timer(loop);
+  double cpu_ms = -1;
+  int asked = 0;
+  asio::post(loop, [&] {
+    const double start = ThreadCpuMs();
+    timer.expires_after(300ms);
+    timer.async_wait(
+        [&, start](const boost::system::error_code&) { cpu_ms = ThreadCpuMs() - start; });
+  });
+  RunEventLoop(loop, 1s, [&] {
+    ++asked;
+    return false;
+  });
+  ASSERT_GE(cpu_ms, 0);
+  EXPECT_GT(asked, 0) << "the predicate was never consulted";
+  EXPECT_LT(cpu_ms, 100) << "the loop polled although told not to";
 }
 
 INSTANTIATE_TEST_SUITE_P(BusyPoll, EventLoopTest, ::testing::Values(0, 200, 5000),

@@ -5,6 +5,11 @@
 namespace tandem::io {
 
 void RunEventLoop(boost::asio::io_context& loop, std::chrono::microseconds busy_poll) {
+  RunEventLoop(loop, busy_poll, nullptr);
+}
+
+void RunEventLoop(boost::asio::io_context& loop, std::chrono::microseconds busy_poll,
+                  const std::function<bool()>& worth_polling) {
   if (busy_poll.count() <= 0) {
     loop.run();
     return;
@@ -18,7 +23,7 @@ void RunEventLoop(boost::asio::io_context& loop, std::chrono::microseconds busy_
       continue;
     }
     if (loop.stopped()) break;  // out of work, or stopped by a handler
-    if (Clock::now() - last_handler < busy_poll) {
+    if (Clock::now() - last_handler < busy_poll && (!worth_polling || worth_polling())) {
       sched_yield();
       continue;
     }

@@ -20,6 +20,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <functional>
 
 namespace tandem::io {
 
@@ -28,5 +29,11 @@ namespace tandem::io {
 inline constexpr std::chrono::microseconds kDefaultBusyPoll{200};
 
 void RunEventLoop(boost::asio::io_context& loop, std::chrono::microseconds busy_poll);
+// The same, except that the loop polls only while `worth_polling()` returns
+// true (asked, on the loop's thread, each time it finds nothing to run);
+// otherwise it sleeps at once. For a loop whose traffic is sometimes bulk
+// transfers, where a polling thread takes CPU from the threads copying data.
+void RunEventLoop(boost::asio::io_context& loop, std::chrono::microseconds busy_poll,
+                  const std::function<bool()>& worth_polling);
 
 }  // namespace tandem::io

@@ -15,7 +15,9 @@ BlockingClient::BlockingClient(std::chrono::milliseconds timeout,
     : timeout_(timeout),
       work_(asio::make_work_guard(loop_)),
       watchdog_(loop_),
-      thread_([this, busy_poll] { io::RunEventLoop(loop_, busy_poll); }) {}
+      thread_([this, busy_poll] {
+        io::RunEventLoop(loop_, busy_poll, [this] { return bulk_in_flight_ == 0; });
+      }) {}
 
 BlockingClient::~BlockingClient() {
   if (client_) (void)Disconnect();
@@ -54,12 +56,22 @@ Result<std::vector<ServerEntry>> BlockingClient::ListExports(const ClientEndpoin
   return std::move(*out);
 }
 
-Status BlockingClient::Call(const std::function<void(Client&, Client::Callback)>& start) {
+Client::Callback BlockingClient::CountBulk(uint64_t bytes, Client::Callback done) {
+  if (bytes <= kBulkBytes) return done;
+  ++bulk_in_flight_;
+  return [this, done = std::move(done)](Status st) {
+    --bulk_in_flight_;
+    done(std::move(st));
+  };
+}
+
+Status BlockingClient::Call(const std::function<void(Client&, Client::Callback)>& start,
+                            uint64_t bytes) {
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> result = promise->get_future();
-  asio::post(loop_, [this, start, promise] {
+  asio::post(loop_, [this, start, promise, bytes] {
     if (!client_) return promise->set_value(Status::Aborted("NBD client not connected"));
-    start(*client_, [promise](Status st) { promise->set_value(std::move(st)); });
+    start(*client_, CountBulk(bytes, [promise](Status st) { promise->set_value(std::move(st)); }));
   });
   if (result.wait_for(timeout_) != std::future_status::ready) {
     asio::post(loop_, [this] {
@@ -74,16 +86,16 @@ Status BlockingClient::Call(const std::function<void(Client&, Client::Callback)>
   return result.get();
 }
 
-void BlockingClient::StartAsync(Starter start, Client::Callback done) {
-  asio::post(loop_, [this, start = std::move(start), done = std::move(done)]() mutable {
+void BlockingClient::StartAsync(Starter start, Client::Callback done, uint64_t bytes) {
+  asio::post(loop_, [this, start = std::move(start), done = std::move(done), bytes]() mutable {
     if (!client_) return done(Status::Aborted("NBD client not connected"));
     const uint64_t id = next_async_++;
     async_started_.emplace(id, std::chrono::steady_clock::now());
     ArmWatchdog();
-    start(*client_, [this, id, done = std::move(done)](Status st) {
+    start(*client_, CountBulk(bytes, [this, id, done = std::move(done)](Status st) {
       async_started_.erase(id);
       done(std::move(st));
-    });
+    }));
   });
 }
 
@@ -108,15 +120,19 @@ void BlockingClient::ArmWatchdog() {
 }
 
 Status BlockingClient::Read(uint64_t offset, uint32_t length, void* buf) {
-  return Call([&](Client& c, Client::Callback done) {
-    c.Read(offset, length, static_cast<uint8_t*>(buf), std::move(done));
-  });
+  return Call(
+      [&](Client& c, Client::Callback done) {
+        c.Read(offset, length, static_cast<uint8_t*>(buf), std::move(done));
+      },
+      length);
 }
 
 Status BlockingClient::Write(uint64_t offset, uint32_t length, const void* data, bool fua) {
-  return Call([&](Client& c, Client::Callback done) {
-    c.Write(offset, length, static_cast<const uint8_t*>(data), fua, std::move(done));
-  });
+  return Call(
+      [&](Client& c, Client::Callback done) {
+        c.Write(offset, length, static_cast<const uint8_t*>(data), fua, std::move(done));
+      },
+      length);
 }
 
 Status BlockingClient::Flush() {

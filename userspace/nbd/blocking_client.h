@@ -35,7 +35,10 @@ namespace tandem::nbd {
 class BlockingClient {
  public:
   // busy_poll: the loop thread's polling window (io/event_loop.h; 0 sleeps
-  // between events).
+  // between events). The loop polls only while no bulk request (Read or
+  // Write of more than kBulkBytes) is in flight: bulk transfers keep the
+  // loop busy anyway, and a polling thread would take CPU from the threads
+  // copying their data.
   explicit BlockingClient(std::chrono::milliseconds timeout = std::chrono::seconds(120),
                           std::chrono::microseconds busy_poll = std::chrono::microseconds(0));
   ~BlockingClient();
@@ -60,14 +63,18 @@ class BlockingClient {
   // exactly once, with the request's Status (Aborted when not connected;
   // after a timeout, the status of the closed connection). The caller keeps
   // the request's buffers alive until `done` runs.
+  // `bytes`: the data the request moves, for the polling rule above.
   using Starter = std::function<void(Client&, Client::Callback)>;
-  void StartAsync(Starter start, Client::Callback done);
+  void StartAsync(Starter start, Client::Callback done, uint64_t bytes = 0);
+  static constexpr uint64_t kBulkBytes = 128 * 1024;
   // NBD_CMD_DISC after the requests in flight; later calls fail.
   Status Disconnect();
 
  private:
   // Runs `start(done)` on the loop and waits for done(Status).
-  Status Call(const std::function<void(Client&, Client::Callback)>& start);
+  Status Call(const std::function<void(Client&, Client::Callback)>& start, uint64_t bytes = 0);
+  // Loop thread: wraps `done` so that a bulk request counts in bulk_in_flight_.
+  Client::Callback CountBulk(uint64_t bytes, Client::Callback done);
   // Loop thread: keeps a check of the oldest StartAsync request scheduled
   // while any is unanswered.
   void ArmWatchdog();
@@ -80,6 +87,7 @@ class BlockingClient {
   // Loop thread only: StartAsync requests not yet answered, by start order.
   std::map<uint64_t, std::chrono::steady_clock::time_point> async_started_;
   uint64_t next_async_ = 0;
+  size_t bulk_in_flight_ = 0;  // loop thread only: requests over kBulkBytes
   boost::asio::steady_timer watchdog_;
   bool watchdog_armed_ = false;
   std::thread thread_;  // last: it runs the loop, so everything above exists first
