@@ -30,7 +30,9 @@ constexpr double kAttrTimeout = 3600.0;
 // Reads and writes up to this size are answered from the client's loop
 // thread (see OnRead, OnWrite); larger ones block their FUSE thread, which
 // then does its own copy into or out of the kernel in parallel with others.
-constexpr size_t kAsyncMax = 128 * 1024;
+// The same bound as the client's bulk requests, so that the loop keeps
+// polling while it answers these.
+constexpr size_t kAsyncMax = nbd::BlockingClient::kBulkBytes;
 }  // namespace
 
 struct FuseExport::Impl {
@@ -63,6 +65,11 @@ struct FuseExport::Impl {
   }
 
   bool can(uint16_t flag) const { return (flags & flag) != 0; }
+  // Logs a failed NBD read or write of `len` bytes at `offset`.
+  void LogIoError(const char* what, uint64_t len, uint64_t offset, const Status& st) const {
+    Log(LogLevel::kError, name + ": " + what + " " + std::to_string(len) + " bytes at " +
+                              std::to_string(offset) + ": " + st.ToString());
+  }
   static int Errno(const Status& st) {
     switch (st.code()) {
       case Status::Code::kOk:
@@ -235,8 +242,7 @@ struct AsyncRead {
 
   void PieceDone(Status st, uint64_t at, uint32_t n) {
     if (!st.ok() && error.ok()) {
-      Log(LogLevel::kError, self->name + ": read " + std::to_string(n) + " bytes at " +
-                                std::to_string(at) + ": " + st.ToString());
+      self->LogIoError("read", n, at, st);
       error = std::move(st);
     }
     if (--pieces_left > 0) return;
@@ -272,8 +278,7 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*)
       const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(a1 - at, self->max_chunk));
       Status st = self->client->Read(at, n, buf.data() + (at - a0));
       if (!st.ok()) {
-        Log(LogLevel::kError, self->name + ": read " + std::to_string(n) + " bytes at " +
-                                  std::to_string(at) + ": " + st.ToString());
+        self->LogIoError("read", n, at, st);
         fuse_reply_err(req, FuseExport::Impl::Errno(st));
         return;
       }
@@ -328,8 +333,7 @@ void OnWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t of
           if (st.ok()) {
             fuse_reply_write(req, size);
           } else {
-            Log(LogLevel::kError, self->name + ": write " + std::to_string(size) + " bytes at " +
-                                      std::to_string(offset) + ": " + st.ToString());
+            self->LogIoError("write", size, offset, st);
             fuse_reply_err(req, FuseExport::Impl::Errno(st));
           }
           self->AsyncEnd();
@@ -343,8 +347,7 @@ void OnWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t of
     const uint32_t n = static_cast<uint32_t>(std::min<size_t>(size - done, self->max_chunk));
     Status st = self->client->Write(offset + done, n, data + done);
     if (!st.ok()) {
-      Log(LogLevel::kError, self->name + ": write " + std::to_string(n) + " bytes at " +
-                                std::to_string(offset + done) + ": " + st.ToString());
+      self->LogIoError("write", n, offset + done, st);
       fuse_reply_err(req, FuseExport::Impl::Errno(st));
       return;
     }

@@ -65,8 +65,7 @@ Client::Callback BlockingClient::CountBulk(uint64_t bytes, Client::Callback done
   };
 }
 
-Status BlockingClient::Call(const std::function<void(Client&, Client::Callback)>& start,
-                            uint64_t bytes) {
+Status BlockingClient::Call(const Starter& start, uint64_t bytes) {
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> result = promise->get_future();
   asio::post(loop_, [this, start, promise, bytes] {

@@ -72,7 +72,7 @@ class BlockingClient {
 
  private:
   // Runs `start(done)` on the loop and waits for done(Status).
-  Status Call(const std::function<void(Client&, Client::Callback)>& start, uint64_t bytes = 0);
+  Status Call(const Starter& start, uint64_t bytes = 0);
   // Loop thread: wraps `done` so that a bulk request counts in bulk_in_flight_.
   Client::Callback CountBulk(uint64_t bytes, Client::Callback done);
   // Loop thread: keeps a check of the oldest StartAsync request scheduled
