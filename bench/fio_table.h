@@ -1,6 +1,6 @@
 #pragma once
 // What the benchmarks that drive fio as a program share: reading one fio
-// result, the median of repeated runs, and a table cell.
+// result and a table cell (the median of repeated runs is median.h's).
 
 #include <algorithm>
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "median.h"
 #include "testing/test_util.h"
 
 namespace tandem::bench {
@@ -41,12 +42,6 @@ inline double FioRate(const tandem::testing::CommandResult& r, bool read, bool b
     }
   }
   return bandwidth ? io.value("bw_bytes", 0.0) / 1e6 : io.value("iops", 0.0);
-}
-
-// The middle run (the upper one of two); -1 for no runs.
-inline double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? -1 : v[v.size() / 2];
 }
 
 // "812 MB/s", or thousands of IOPS ("21.0k" followed by `iops_unit`);

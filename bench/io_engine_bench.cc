@@ -32,10 +32,12 @@
 
 #include "io/aligned_buffer.h"
 #include "io/device_factory.h"
+#include "median.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using tandem::bench::Median;
 using tandem::io::AlignedBuffer;
 using tandem::io::BlockDevice;
 using tandem::io::CacheMode;
@@ -276,11 +278,6 @@ Measurement RunFio(const Options& o, bool direct, const Pattern& p) {
   if (pct.contains("50.000000")) m.p50_us = pct["50.000000"].get<double>() / 1e3;
   if (pct.contains("99.000000")) m.p99_us = pct["99.000000"].get<double>() / 1e3;
   return m;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 Measurement MedianOf(const std::vector<Measurement>& runs) {

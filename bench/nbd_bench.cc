@@ -48,7 +48,11 @@
 #include <thread>
 #include <vector>
 
+#include "median.h"
+
 namespace {
+
+using tandem::bench::Median;
 
 struct Workload {
   std::string name;
@@ -248,12 +252,6 @@ double RunFio(const Options& o, const std::string& uri, const Workload& w) {
   } catch (...) {
     return 0;
   }
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
 std::string Cell(double v, bool bandwidth) {

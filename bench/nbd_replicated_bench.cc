@@ -14,7 +14,8 @@
 // QD32, 1 MiB sequential write and read QD8, 4 KiB randwrite QD32 with a
 // flush every 32 writes. IOPS for 4 KiB rows, MB/s for 1 MiB rows; each cell
 // the median of --reps runs, the last column the median of the repetitions'
-// replicated-Unix/limit ratios (each against the limit measured beside it).
+// replicated-Unix/limit ratios, each against the mean of the limit runs just
+// before and just after that repetition (lowest and highest in brackets).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -133,30 +134,32 @@ int main(int argc, char** argv) {
   };
   std::vector<Row> rows(kWorkloads.size());
   // Replicated first, then the same with the Primary disconnected. The limit
-  // runs next to Tandem's runs, before them in one repetition and after them
-  // in the next, and each repetition's ratio uses its own limit: this disk's
-  // speed drifts by a factor of two within minutes, and a ratio of two
-  // medians taken at different times would mostly show the drift.
+  // brackets Tandem's runs (limit, Tandem, limit, Tandem, ..., limit), and
+  // each repetition's ratio is against the mean of the two limit runs on
+  // either side of it: this disk's speed drifts by a factor of two within
+  // minutes, and a ratio of two medians taken at different times, or against
+  // one limit run on one side, mostly showed that drift.
   for (size_t i = 0; i < kWorkloads.size(); ++i) {
     const Workload& w = kWorkloads[i];
     if (!selected(w)) continue;
+    auto limit_run = [&] {
+      return w.writes() ? Fio({file(c.disk(0)), file(c.disk(1))}, w, size, seconds, "limit") / 2
+                        : Fio({file(c.disk(0))}, w, size, seconds, "limit");
+    };
+    double before = limit_run();
+    rows[i].limit.push_back(before);
     for (int r = 0; r < reps; ++r) {
-      auto limit_run = [&] {
-        return w.writes() ? Fio({file(c.disk(0)), file(c.disk(1))}, w, size, seconds, "limit") / 2
-                          : Fio({file(c.disk(0))}, w, size, seconds, "limit");
-      };
-      const bool limit_first = r % 2 == 1;
-      double limit = limit_first ? limit_run() : 0;
       const double ru = Fio({nbd(unix_uri)}, w, size, seconds, "replicated unix");
       const double rt = Fio({nbd(tcp_uri)}, w, size, seconds, "replicated tcp");
-      if (!limit_first) limit = limit_run();
+      const double after = limit_run();
       rows[i].rep_unix.push_back(ru);
       rows[i].rep_tcp.push_back(rt);
-      rows[i].limit.push_back(limit);
-      if (ru > 0 && limit > 0) rows[i].ratio.push_back(ru / limit);
+      rows[i].limit.push_back(after);
+      if (ru > 0 && before > 0 && after > 0) rows[i].ratio.push_back(ru / ((before + after) / 2));
       std::cerr << w.name << " rep " << r + 1 << ": replicated unix " << Cell(ru, w.bandwidth)
-                << ", tcp " << Cell(rt, w.bandwidth) << ", limit " << Cell(limit, w.bandwidth)
-                << "\n";
+                << ", tcp " << Cell(rt, w.bandwidth) << ", limit before "
+                << Cell(before, w.bandwidth) << ", after " << Cell(after, w.bandwidth) << "\n";
+      before = after;
     }
   }
   auto d = c.Adm(0, {"disconnect", "r0"});
@@ -177,15 +180,22 @@ int main(int argc, char** argv) {
     if (!selected(w)) continue;
     const double ru = Median(rows[i].rep_unix), rt = Median(rows[i].rep_tcp),
                  su = Median(rows[i].alone_unix), l = Median(rows[i].limit);
-    std::printf("| %s | %s | %s | %s | %s | %s |\n", w.name.c_str(), Cell(ru, w.bandwidth).c_str(),
-                Cell(rt, w.bandwidth).c_str(), Cell(su, w.bandwidth).c_str(),
-                Cell(l, w.bandwidth).c_str(), Percent(Median(rows[i].ratio), 1).c_str());
+    const auto& ratio = rows[i].ratio;
+    const std::string spread =
+        ratio.empty() ? ""
+                      : " (" + Percent(*std::min_element(ratio.begin(), ratio.end()), 1) + "-" +
+                            Percent(*std::max_element(ratio.begin(), ratio.end()), 1) + ")";
+    std::printf("| %s | %s | %s | %s | %s | %s%s |\n", w.name.c_str(),
+                Cell(ru, w.bandwidth).c_str(), Cell(rt, w.bandwidth).c_str(),
+                Cell(su, w.bandwidth).c_str(), Cell(l, w.bandwidth).c_str(),
+                Percent(Median(ratio), 1).c_str(), spread.c_str());
   }
   std::printf(
       "\nfio nbd engine, %llu MiB region, median of %d runs of %d s; 4k rows in IOPS. Limit: fio "
       "io_uring direct on both backing files at once, halved (write rows), on one (read rows), "
-      "run next to Tandem's in each repetition; the last column is the median of the "
-      "repetitions' ratios.\n",
+      "run before and after each of Tandem's repetitions; the last column is the median of the "
+      "repetitions' ratios, each against the mean of the limit runs on either side (lowest and "
+      "highest in brackets).\n",
       static_cast<unsigned long long>(size >> 20), reps, seconds);
   return 0;
 }

@@ -87,7 +87,7 @@ start_heartbeat() {
   mkdir -p "$dir" "$work/$n/state"
   cp configs/demo/ha.d/{ha.cf,haresources,authkeys} "$dir/"
   chmod 600 "$dir/authkeys"
-  cp -r resource.d "$dir/resource.d"
+  cp -r initscripts/resource.d "$dir/resource.d"
   hb "$n" --config-dir "$dir" --state-dir "$work/$n/state" --bind "${ip[$n]}"
 }
 

@@ -9,23 +9,14 @@
 #include <numeric>
 #include <thread>
 
-#include "cluster.h"
-#include "nbd/blocking_client.h"
+#include "cluster_nbd.h"
 
 namespace tandem::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string SocketOf(Cluster& c, int n) { return c.run_dir(n) + "/nbd/r0.sock"; }
-
-std::string UriOf(Cluster& c, int n) { return "nbd+unix:///r0?socket=" + SocketOf(c, n); }
-
-Status ConnectTo(nbd::BlockingClient& client, Cluster& c, int n) {
-  nbd::ClientOptions o;
-  o.export_name = "r0";
-  return client.Connect(nbd::ClientEndpoint::Unix(SocketOf(c, n)), o);
-}
+std::string UriOf(Cluster& c, int n) { return "nbd+unix:///r0?socket=" + NbdSocketOf(c, n); }
 
 bool WaitForPeerIdle(Cluster& c) {
   return WaitFor([&] { return c.StatusJson(0)["counters"].value("pe", 1) == 0; }, 10s);
@@ -38,7 +29,7 @@ TEST(NbdExport, PrimaryServesAndWritesReachBothDisks) {
   const uint64_t size = c.DataSize(0);
 
   nbd::BlockingClient client;
-  ASSERT_TRUE(ConnectTo(client, c, 0).ok());
+  ASSERT_TRUE(ConnectNbd(client, c, 0).ok());
   EXPECT_EQ(client.info().size, size);
   EXPECT_EQ(c.StatusJson(0).value("open_count", 0), 1);
   EXPECT_EQ(c.StatusJson(0).value("nbd_clients", 0), 1);
@@ -87,8 +78,8 @@ TEST(NbdExport, FlushCoversCompletedWritesOnThePeerUnderEveryProtocol) {
     c.BringUpSkippingSync();
     if (HasFatalFailure()) return;
     nbd::BlockingClient writer, flusher;
-    ASSERT_TRUE(ConnectTo(writer, c, 0).ok());
-    ASSERT_TRUE(ConnectTo(flusher, c, 0).ok());
+    ASSERT_TRUE(ConnectNbd(writer, c, 0).ok());
+    ASSERT_TRUE(ConnectNbd(flusher, c, 0).ok());
     const std::vector<uint8_t> block(4096, 0x5c);
     const auto start = std::chrono::steady_clock::now();
     auto since_start = [&] {
@@ -120,7 +111,7 @@ TEST(NbdExport, SecondaryRefusesClientsWithAClearMessage) {
   c.BringUp();
   if (HasFatalFailure()) return;
   nbd::BlockingClient client;
-  Status st = ConnectTo(client, c, 1);
+  Status st = ConnectNbd(client, c, 1);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("r0 is Secondary on node bravo: only the Primary serves r0"),
             std::string::npos)
@@ -137,7 +128,7 @@ TEST(NbdExport, SecondaryIsRefusedWhileOpenAndForceDisconnectsClients) {
   c.BringUp();
   if (HasFatalFailure()) return;
   nbd::BlockingClient client;
-  ASSERT_TRUE(ConnectTo(client, c, 0).ok());
+  ASSERT_TRUE(ConnectNbd(client, c, 0).ok());
   const auto a = Pattern(4, 65536);
   ASSERT_TRUE(client.Write(0, a.size(), a.data()).ok());
 
@@ -155,7 +146,7 @@ TEST(NbdExport, SecondaryIsRefusedWhileOpenAndForceDisconnectsClients) {
   // The other node takes over and serves what was written.
   ASSERT_EQ(c.Adm(1, {"primary", "r0"}).exit_code, 0);
   nbd::BlockingClient on_bravo;
-  ASSERT_TRUE(ConnectTo(on_bravo, c, 1).ok());
+  ASSERT_TRUE(ConnectNbd(on_bravo, c, 1).ok());
   std::vector<uint8_t> back(a.size());
   ASSERT_TRUE(on_bravo.Read(0, back.size(), back.data()).ok());
   EXPECT_EQ(back, a);
@@ -225,7 +216,7 @@ TEST(NbdExport, TcpListenerAndRequiredTls) {
   }
   {
     nbd::BlockingClient client;
-    EXPECT_FALSE(client.Connect(nbd::ClientEndpoint::Unix(SocketOf(c, 0)), plain).ok());
+    EXPECT_FALSE(client.Connect(nbd::ClientEndpoint::Unix(NbdSocketOf(c, 0)), plain).ok());
   }
   auto info = RunCommand({"/usr/bin/nbdinfo", tcp_uri}, 30);
   EXPECT_NE(info.exit_code, 0) << info.out;
@@ -264,7 +255,7 @@ void KillPrimaryDuringNbdWrites(uint64_t seed) {
   for (int w = 0; w < 4; ++w) {
     writers.emplace_back([&] {
       nbd::BlockingClient client(10s);
-      if (!ConnectTo(client, c, 0).ok()) return;
+      if (!ConnectNbd(client, c, 0).ok()) return;
       while (!stop) {
         uint64_t i = next++;
         // The lower half; writes a period apart (below) share a block.

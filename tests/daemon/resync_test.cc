@@ -11,8 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "cluster.h"
-#include "nbd/blocking_client.h"
+#include "cluster_nbd.h"
 
 namespace tandem::testing {
 namespace {
@@ -377,9 +376,7 @@ TEST(Resync, OnlineVerifyFindsExactlyTheCorruptedBlocks) {
 // The NBD client of the Primary, as an application would reach it.
 std::unique_ptr<nbd::BlockingClient> NbdClientOf(Cluster& c, int n) {
   auto client = std::make_unique<nbd::BlockingClient>();
-  nbd::ClientOptions o;
-  o.export_name = "r0";
-  Status st = client->Connect(nbd::ClientEndpoint::Unix(c.run_dir(n) + "/nbd/r0.sock"), o);
+  Status st = ConnectNbd(*client, c, n);
   EXPECT_TRUE(st.ok()) << st.ToString();
   return st.ok() ? std::move(client) : nullptr;
 }

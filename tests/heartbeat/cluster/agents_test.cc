@@ -1,4 +1,4 @@
-// The resource agents Tandem ships in resource.d/, run as tandem-heartbeat
+// The resource agents Tandem ships in initscripts/resource.d/, run as tandem-heartbeat
 // runs them (`AGENT ARGS... start|stop|status`), against the real thing:
 // IPaddr on a veth pair between two network namespaces the test creates (the
 // gratuitous ARP is captured with a raw socket on the far end), Filesystem on
@@ -28,7 +28,7 @@ using ::testing::Not;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string Agent(const std::string& name) { return SourcePath("resource.d/" + name); }
+std::string Agent(const std::string& name) { return SourcePath("initscripts/resource.d/" + name); }
 
 // Runs argv with extra environment variables (through env(1)).
 CommandResult RunWithEnv(const std::vector<std::string>& env, const std::vector<std::string>& argv,
