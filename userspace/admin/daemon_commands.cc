@@ -61,6 +61,12 @@ int RunDaemonVerb(const std::string& verb, const AdminOptions& options,
     ctl::Request req;
     req.resource = res->name;
     req.cmd = query && verb != "show-export" ? "status" : verb;
+    if (verb == "sh-b-pri") {
+      // DRBD's init-script helper: promote only where the configuration says so.
+      const auto who = res->options.OptStr("become-primary-on");
+      if (!who || (*who != "both" && *who != res->local().name)) continue;
+      req.cmd = "primary";
+    }
     auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kCallTimeout);
     if (verb == "primary" || verb == "secondary") req.args["force"] = flags.force;
     if (verb == "connect") req.args["discard_my_data"] = flags.discard_my_data;

@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
       {"new-current-uuid", "new_current_uuid", "Start a new data generation"},
       {"adjust", nullptr, "Apply the configuration file to the running resources"},
       {"show-export", "show_export", "Print the NBD URIs of the resource's export (Unix socket, TCP)"},
+      {"sh-b-pri", nullptr,
+       "Promote the resources whose become-primary-on names this node or both"},
   };
   tandem::admin::DaemonVerbFlags dflags;
   std::vector<std::pair<CLI::App*, std::string>> daemon_commands;

@@ -1,10 +1,13 @@
 // tandemd: the replicating daemon, one per node.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -35,6 +38,22 @@ std::string Timestamp() {
   char out[40];
   std::snprintf(out, sizeof out, "%s.%03d", buf, ms);
   return out;
+}
+
+int SyslogPriority(tandem::LogLevel level) {
+  switch (level) {
+    case tandem::LogLevel::kDebug:
+      return LOG_DEBUG;
+    case tandem::LogLevel::kInfo:
+      return LOG_INFO;
+    case tandem::LogLevel::kNotice:
+      return LOG_NOTICE;
+    case tandem::LogLevel::kWarning:
+      return LOG_WARNING;
+    case tandem::LogLevel::kError:
+      return LOG_ERR;
+  }
+  return LOG_INFO;
 }
 
 }  // namespace
@@ -80,9 +99,17 @@ int main(int argc, char** argv) {
     }
   }
   const std::string node = common.node;
-  tandem::SetLogSink([log_out, node](tandem::LogLevel level, const std::string& msg) {
-    std::string line = Timestamp() + " tandemd[" + node + "]: " + tandem::LogLevelName(level) +
-                       ": " + msg + "\n";
+  // In the background without --log-file, messages go to syslog (daemon
+  // facility), where /var/log/syslog or the journal shows them, as DRBD's did.
+  const bool to_syslog = !foreground && !log_out;
+  if (to_syslog) openlog("tandemd", LOG_PID, LOG_DAEMON);
+  tandem::SetLogSink([log_out, node, to_syslog](tandem::LogLevel level, const std::string& msg) {
+    if (to_syslog) {
+      syslog(SyslogPriority(level), "%s: %s", node.c_str(), msg.c_str());
+      return;
+    }
+    std::string line =
+        Timestamp() + " tandemd[" + node + "]: " + tandem::LogLevelName(level) + ": " + msg + "\n";
     if (log_out) {
       *log_out << line << std::flush;
     } else {
@@ -90,20 +117,44 @@ int main(int argc, char** argv) {
     }
   });
 
+  // Classic daemon: fork, new session, stdin/stdout to /dev/null. The parent
+  // exits only once the child serves its control socket (0) or has failed
+  // (the child's exit code), so an init script can go on with tandemadm; the
+  // child keeps stderr until then so that a start-up error reaches the caller.
+  int ready_fd = -1;
   if (!foreground) {
-    // Classic daemon: fork, new session, stdio to /dev/null, pid file.
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0) {
+      std::perror("tandemd: pipe");
+      return tandem::kExitFailed;
+    }
     pid_t pid = fork();
     if (pid < 0) {
       std::perror("tandemd: fork");
       return tandem::kExitFailed;
     }
-    if (pid > 0) return 0;
+    if (pid > 0) {
+      close(ready[1]);
+      char word = 0;
+      ssize_t n;
+      do {
+        n = read(ready[0], &word, 1);
+      } while (n < 0 && errno == EINTR);
+      if (n == 1) return 0;
+      int status = 0;
+      if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+        return WEXITSTATUS(status);
+      }
+      std::cerr << "tandemd: the daemon exited before it was ready\n";
+      return tandem::kExitFailed;
+    }
+    close(ready[0]);
+    ready_fd = ready[1];
     setsid();
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) {
       dup2(null, 0);
       dup2(null, 1);
-      if (!log_out) dup2(null, 2);
     }
   }
 
@@ -134,6 +185,16 @@ int main(int argc, char** argv) {
   {
     std::ofstream pid(common.run_dir + "/tandemd.pid", std::ios::trunc);
     pid << getpid() << "\n";
+  }
+  if (ready_fd >= 0) {
+    // Serving: tell the parent, then hold none of the caller's terminal or pipes.
+    const char word = 1;
+    if (write(ready_fd, &word, 1) != 1) {
+      // The parent is gone; nobody waits for the word.
+    }
+    close(ready_fd);
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) dup2(null, 2);
   }
   if (up_all) {
     for (const auto& [name, r] : daemon.resources()) {
