@@ -15,6 +15,7 @@
 
 #include "engine_fixture.h"
 #include "io/engine_device.h"
+#include "io/event_loop.h"
 #include "io/page_cache.h"
 
 namespace tandem::io::testing {
@@ -506,6 +507,38 @@ TEST_P(EngineTest, LastCallbackMayDestroyTheDevice) {
     destroyed = true;
   });
   ASSERT_TRUE(RunLoopUntil(loop_, &destroyed, kTimeout));
+}
+
+// tandemd's loop stops polling while a bulk transfer is in flight
+// (io/event_loop.h): the engines count reads and writes over kBulkIoBytes from
+// submission until their callback, and nothing smaller.
+TEST_P(EngineTest, CountsBulkTransfersWhileTheyAreInFlight) {
+  const size_t before = BulkIoInFlight();
+  AlignedBuffer big(1 << 20), small(kBulkIoBytes);
+  std::fill(big.data(), big.data() + big.size(), 0x5a);
+  size_t seen_in_callback = 0;
+  bool wrote = false, read = false, small_done = false;
+  dev_->Write(0, big.data(), big.size(), kWriteNone, [&](Status st) {
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    wrote = true;
+  });
+  dev_->Read(2 << 20, small.data(), small.size(), [&](Status st) {
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    small_done = true;
+  });
+  EXPECT_EQ(BulkIoInFlight(), before + 1);  // the 128 KiB read is not bulk
+  ASSERT_TRUE(RunLoopUntil(loop_, &wrote, kTimeout));
+  ASSERT_TRUE(RunLoopUntil(loop_, &small_done, kTimeout));
+  EXPECT_EQ(BulkIoInFlight(), before);
+  dev_->Read(0, big.data(), big.size(), [&](Status st) {
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    seen_in_callback = BulkIoInFlight();
+    read = true;
+  });
+  EXPECT_EQ(BulkIoInFlight(), before + 1);
+  ASSERT_TRUE(RunLoopUntil(loop_, &read, kTimeout));
+  EXPECT_EQ(seen_in_callback, before);  // released before the callback runs
+  EXPECT_EQ(BulkIoInFlight(), before);
 }
 
 // Opens its own device (read-only: it only reads, and the fixture keeps its

@@ -219,7 +219,9 @@ int main(int argc, char** argv) {
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
-  tandem::io::RunEventLoop(loop, std::chrono::microseconds(busy_poll_us));
+  // Polls only while no bulk disk transfer is in flight (io/event_loop.h).
+  tandem::io::RunEventLoop(loop, std::chrono::microseconds(busy_poll_us),
+                           [] { return tandem::io::BulkIoInFlight() == 0; });
   std::remove((common.run_dir + "/tandemd.pid").c_str());
   tandem::Log(tandem::LogLevel::kInfo, "stopped");
   return 0;

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "common/log.h"
+#include "io/event_loop.h"
 #include "io/page_cache.h"
 
 namespace tandem::io {
@@ -129,10 +130,16 @@ EngineDevice::Request* EngineDevice::NewRequest(Op op, uint64_t offset, uint64_t
   r->offset = offset;
   r->len = len;
   r->callback = std::move(done);
+  if ((op == Op::kRead || op == Op::kWrite) && len > kBulkIoBytes) {
+    r->bulk = true;
+    NoteBulkIo(+1);
+  }
   return r;
 }
 
 void EngineDevice::Release(Request* r) {
+  if (r->bulk) NoteBulkIo(-1);
+  r->bulk = false;
   r->callback = nullptr;
   free_.push_back(r);
 }

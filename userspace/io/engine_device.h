@@ -78,6 +78,7 @@ class EngineDevice : public BlockDevice {
     Op op = Op::kRead;
     bool fua = false;
     bool may_unmap = false;
+    bool bulk = false;  // counted in BulkIoInFlight() until released
     uint64_t offset = 0;
     uint64_t len = 0;
     uint64_t done = 0;  // bytes already transferred

@@ -2,7 +2,25 @@
 
 #include <sched.h>
 
+#include <atomic>
+
 namespace tandem::io {
+
+namespace {
+std::atomic<size_t> bulk_io_in_flight{0};
+}  // namespace
+
+size_t BulkIoInFlight() {
+  return bulk_io_in_flight.load(std::memory_order_relaxed);
+}
+
+void NoteBulkIo(int delta) {
+  if (delta > 0) {
+    bulk_io_in_flight.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+  } else {
+    bulk_io_in_flight.fetch_sub(static_cast<size_t>(-delta), std::memory_order_relaxed);
+  }
+}
 
 void RunEventLoop(boost::asio::io_context& loop, std::chrono::microseconds busy_poll) {
   RunEventLoop(loop, busy_poll, nullptr);

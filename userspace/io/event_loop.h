@@ -20,6 +20,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 
 namespace tandem::io {
@@ -35,5 +36,15 @@ void RunEventLoop(boost::asio::io_context& loop, std::chrono::microseconds busy_
 // transfers, where a polling thread takes CPU from the threads copying data.
 void RunEventLoop(boost::asio::io_context& loop, std::chrono::microseconds busy_poll,
                   const std::function<bool()>& worth_polling);
+
+// Disk transfers larger than kBulkIoBytes in flight in this process, counted
+// by the engines (EngineDevice). tandemd's loop polls only while there are
+// none: a bulk transfer takes a millisecond or more anyway, and a polling
+// thread takes a CPU from the copies that move its megabytes (socket sends, the
+// client's receive; docs/performance.md). Thread-safe (a relaxed atomic).
+inline constexpr uint64_t kBulkIoBytes = 128 * 1024;
+size_t BulkIoInFlight();
+// Engines only: +1 when a bulk transfer starts, -1 when it completed.
+void NoteBulkIo(int delta);
 
 }  // namespace tandem::io
