@@ -5,6 +5,7 @@
 // and the degraded start-up handler. Every check compares bytes.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <functional>
 #include <random>
 #include <regex>
@@ -308,6 +309,52 @@ TEST(Resync, ApplicationWritesDuringTheResyncAreNeverOverwritten) {
     auto want = Pattern(seed, 4096);
     EXPECT_EQ(d1.compare(b * 4096, 4096, std::string(want.begin(), want.end())), 0) << "block " << b;
   }
+}
+
+// c-min-rate: while the application writes, an unthrottled resync steps back
+// to c-min-rate (250 KiB/s by default) and leaves the disks to the
+// application; when the writes stop it runs at full speed again. Any
+// application I/O counts: bravo's disk completes every write 50 ms late, so
+// the application manages about 20 writes (80 KiB) a second, as an
+// application starved by a full-speed resync does; that rate is below
+// c-min-rate, and the resync used to ignore it.
+TEST(Resync, ApplicationWritesHoldAnUnthrottledResyncAtCMinRate) {
+  ClusterOptions o = SlowPeerDisk('C', 50);
+  o.resync_rate = "4G";
+  o.disk_size[0] = o.disk_size[1] = 512ull << 20;
+  Cluster c(o);
+  c.BringUpSkippingSync();
+  if (HasFatalFailure()) return;
+  nbd::BlockingClient client;
+  Status connected = ConnectNbd(client, c, 0);
+  ASSERT_TRUE(connected.ok()) << connected.ToString();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> writes{0};
+  std::thread writer([&] {
+    std::vector<uint8_t> block(4096, 0x6b);
+    for (int i = 0; i < 100000 && !stop; ++i) {  // bounded; stopped long before
+      if (!client.Write((static_cast<uint64_t>(i) % 1024) * 4096, 4096, block.data()).ok()) break;
+      ++writes;
+    }
+  });
+  std::this_thread::sleep_for(1s);  // both nodes have seen the application
+  ASSERT_EQ(c.Adm(1, {"invalidate", "r0"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return c.Adm(1, {"cstate", "r0"}).out == "SyncTarget\n"; }, 20s));
+  std::this_thread::sleep_for(2s);
+  const uint64_t copied_kib = c.StatusJson(1)["sync"].value("copied_kib", uint64_t{0});
+  const std::string cstate = c.Adm(1, {"cstate", "r0"}).out;
+  const uint64_t writes_during = writes.load();
+  stop = true;
+  writer.join();
+  // 2 s at 250 KiB/s, in 1 MiB requests: a few MiB at most. Unthrottled, this
+  // slow disk still takes 8 MiB every 50 ms (the resync window).
+  EXPECT_EQ(cstate, "SyncTarget\n") << "the resync did not yield";
+  EXPECT_LT(copied_kib, 8u << 10) << "KiB copied by the resync during application writes";
+  EXPECT_GT(writes_during, 20u);
+  // Without the application the resync finishes at full speed.
+  ASSERT_TRUE(c.WaitForState(1, "Connected", "UpToDate/UpToDate", 60s)) << c.StatusFile(1);
+  const uint64_t size = c.DataSize(0);
+  EXPECT_TRUE(SameBytes(c.DataOf(0, size), c.DataOf(1, size)));
 }
 
 TEST(Resync, ChecksumResyncSkipsBlocksThatAlreadyMatch) {

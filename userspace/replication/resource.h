@@ -391,6 +391,10 @@ class Resource : public net::PacketSink {
   bool pace_timer_armed_ = false;
   uint64_t app_bytes_tick_ = 0;  // application write bytes since the last tick
   double app_rate_bps_ = 0;
+  // Application I/O at or above this (one 4 KiB write a second) holds the
+  // resync at c-min-rate; the decaying app_rate_bps_ falls below it about
+  // 3-4 s after the application stops.
+  static constexpr double kAppActivityBps = 4096;
   std::chrono::steady_clock::time_point last_tick_;
   std::chrono::steady_clock::time_point rate_mark_;
   uint64_t rate_mark_bytes_ = 0;

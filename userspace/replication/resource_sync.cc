@@ -194,9 +194,13 @@ void Resource::OnSyncStart(const net::SyncStart& s) {
 double Resource::ResyncCap() const {
   const bool dynamic = cfg_.options.Int("c-plan-ahead") > 0;
   double cap = static_cast<double>(cfg_.options.Int(dynamic ? "c-max-rate" : "resync-rate"));
-  // Application I/O above c-min-rate: the resync steps back to c-min-rate.
+  // Application I/O going on: the resync steps back to c-min-rate and leaves
+  // the rest to the application (drbd.conf: "use only up to min_rate for
+  // resync IO"). Any application I/O counts, not only a rate above c-min-rate:
+  // an unthrottled resync starves application writes to a few dozen a second,
+  // which would never reach that rate and so never make the resync yield.
   const double min_rate = static_cast<double>(cfg_.options.Int("c-min-rate"));
-  if (min_rate > 0 && app_rate_bps_ > min_rate) cap = std::min(cap, min_rate);
+  if (min_rate > 0 && app_rate_bps_ >= kAppActivityBps) cap = std::min(cap, min_rate);
   return cap;
 }
 
