@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/event_loop.h"
 #include "nbd/client.h"
 
 namespace tandem::nbd {
@@ -66,7 +67,8 @@ class BlockingClient {
   // `bytes`: the data the request moves, for the polling rule above.
   using Starter = std::function<void(Client&, Client::Callback)>;
   void StartAsync(Starter start, Client::Callback done, uint64_t bytes = 0);
-  static constexpr uint64_t kBulkBytes = 128 * 1024;
+  // The engines' threshold (io::kBulkIoBytes), so both loops agree on "bulk".
+  static constexpr uint64_t kBulkBytes = io::kBulkIoBytes;
   // NBD_CMD_DISC after the requests in flight; later calls fail.
   Status Disconnect();
 
