@@ -37,6 +37,24 @@ std::string StatusText(const nlohmann::json& s) {
 
 }  // namespace
 
+Result<std::vector<std::string>> BecomePrimaryHere(const AdminOptions& options,
+                                                   const std::vector<std::string>& resources,
+                                                   std::ostream& err) {
+  auto cfg = LoadAdminConfig(options, err);
+  if (!cfg.ok()) return cfg.status();
+  auto selected = SelectResources(*cfg, resources);
+  if (!selected.ok()) {
+    err << "tandemadm: " << selected.status().message() << "\n";
+    return selected.status();
+  }
+  std::vector<std::string> names;
+  for (const config::ResourceConfig* res : *selected) {
+    const auto who = res->options.OptStr("become-primary-on");
+    if (who && (*who == "both" || *who == res->local().name)) names.push_back(res->name);
+  }
+  return names;
+}
+
 int RunDaemonVerb(const std::string& verb, const AdminOptions& options,
                   const std::vector<std::string>& resources, const DaemonVerbFlags& flags,
                   std::ostream& out, std::ostream& err) {
@@ -61,12 +79,6 @@ int RunDaemonVerb(const std::string& verb, const AdminOptions& options,
     ctl::Request req;
     req.resource = res->name;
     req.cmd = query && verb != "show-export" ? "status" : verb;
-    if (verb == "sh-b-pri") {
-      // DRBD's init-script helper: promote only where the configuration says so.
-      const auto who = res->options.OptStr("become-primary-on");
-      if (!who || (*who != "both" && *who != res->local().name)) continue;
-      req.cmd = "primary";
-    }
     auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kCallTimeout);
     if (verb == "primary" || verb == "secondary") req.args["force"] = flags.force;
     if (verb == "connect") req.args["discard_my_data"] = flags.discard_my_data;

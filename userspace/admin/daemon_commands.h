@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "admin/admin_options.h"
+#include "common/status.h"
 
 namespace tandem::admin {
 
@@ -24,5 +25,13 @@ struct DaemonVerbFlags {
 int RunDaemonVerb(const std::string& verb, const AdminOptions& options,
                   const std::vector<std::string>& resources, const DaemonVerbFlags& flags,
                   std::ostream& out, std::ostream& err);
+
+// tandemadm sh-b-pri (DRBD's init-script helper): the names among
+// `resources` whose become-primary-on names this node or `both`; the caller
+// promotes them as `primary` does. Errors (printed to err): the
+// configuration's, or an unknown resource name.
+Result<std::vector<std::string>> BecomePrimaryHere(const AdminOptions& options,
+                                                   const std::vector<std::string>& resources,
+                                                   std::ostream& err);
 
 }  // namespace tandem::admin

@@ -127,6 +127,16 @@ int main(int argc, char** argv) {
   if (dump->parsed()) return tandem::admin::RunDump(admin, resources, std::cout, std::cerr);
   for (const auto& [cmd, verb] : daemon_commands) {
     if (cmd->parsed()) {
+      if (verb == "sh-b-pri") {
+        // `primary` on the resources that name this node, devices included.
+        auto names = tandem::admin::BecomePrimaryHere(admin, resources, std::cerr);
+        if (!names.ok()) return tandem::kExitConfigInvalid;
+        if (names->empty()) return 0;
+        int rc_pri = tandem::admin::RunDaemonVerb("primary", admin, *names, dflags, std::cout,
+                                                  std::cerr);
+        if (rc_pri != 0) return rc_pri;
+        return tandem::admin::AttachDevicesAfterPromotion(admin, *names, std::cerr);
+      }
       if (verb == "secondary") {
         int rc_detach =
             tandem::admin::DetachDevicesBeforeDemotion(admin, resources, dflags.force, std::cerr);
