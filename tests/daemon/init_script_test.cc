@@ -218,6 +218,41 @@ TEST(TandemdInBackground, ReturnsOnceTheControlSocketServes) {
   EXPECT_EQ(cstate.out, "StandAlone\n");
 }
 
+// With --up it returns once every resource is up: `tandemd --up && tandemadm
+// primary r0` must not find the disk still Diskless. The disk is slowed
+// (200 ms an operation) so that the attach takes longer than starting
+// tandemadm; the old tandemd returned before it.
+TEST(TandemdInBackground, WithUpReturnsOnceEveryResourceIsAttached) {
+  Cluster c;
+  DaemonReaper reaper{c};
+  ASSERT_EQ(c.Adm(0, {"create-md", "--force", "r0"}).exit_code, 0);
+  CommandResult r =
+      RunCommand({kTandemd, "-c", c.conf(0), "--node", "alpha", "--run-dir", c.run_dir(0),
+                  "--log-file", c.log(0), "--up", "--test-disk-delay-ms", "200"},
+                 30);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  CommandResult dstate = c.Adm(0, {"dstate", "r0"});
+  EXPECT_EQ(dstate.out, "Inconsistent/DUnknown\n") << dstate.err << c.Log(0);
+  CommandResult cstate = c.Adm(0, {"cstate", "r0"});
+  EXPECT_EQ(cstate.out, "WFConnection\n") << cstate.err;
+  CommandResult pri = c.Adm(0, {"primary", "--force", "r0"});
+  EXPECT_EQ(pri.exit_code, 0) << pri.out << pri.err << c.Log(0);
+}
+
+// An up that fails (here: no meta-data) leaves tandemd running, and its
+// message reaches the caller.
+TEST(TandemdInBackground, WithUpAFailedAttachIsReportedToTheCaller) {
+  Cluster c;
+  DaemonReaper reaper{c};
+  CommandResult r = RunCommand({kTandemd, "-c", c.conf(0), "--node", "alpha", "--run-dir",
+                                c.run_dir(0), "--log-file", c.log(0), "--up"},
+                               30);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("tandemd: r0: up: "), std::string::npos) << r.err;
+  EXPECT_GT(DaemonPid(c, 0), 0);
+  EXPECT_EQ(c.Adm(0, {"dstate", "r0"}).out, "Diskless/DUnknown\n");
+}
+
 TEST(TandemdInBackground, AStartFailureIsTheCommandsExitCodeAndMessage) {
   Cluster c;
   DaemonReaper reaper{c};

@@ -13,6 +13,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 
 #include "common/cli.h"
@@ -118,9 +119,9 @@ int main(int argc, char** argv) {
   });
 
   // Classic daemon: fork, new session, stdin/stdout to /dev/null. The parent
-  // exits only once the child serves its control socket (0) or has failed
-  // (the child's exit code), so an init script can go on with tandemadm; the
-  // child keeps stderr until then so that a start-up error reaches the caller.
+  // exits only once the child is ready (below: 0) or has failed (the child's
+  // exit code), so an init script can go on with tandemadm; the child keeps
+  // stderr until then so that a start-up error reaches the caller.
   int ready_fd = -1;
   if (!foreground) {
     int ready[2];
@@ -186,22 +187,35 @@ int main(int argc, char** argv) {
     std::ofstream pid(common.run_dir + "/tandemd.pid", std::ios::trunc);
     pid << getpid() << "\n";
   }
-  if (ready_fd >= 0) {
-    // Serving: tell the parent, then hold none of the caller's terminal or pipes.
+  // Ready: serving, and with --up every resource's up has finished (attached
+  // and waiting for its peer, or failed), so that `tandemd --up && tandemadm
+  // primary r0` never finds the disk still Diskless. Tell the parent, then
+  // hold none of the caller's terminal or pipes.
+  auto signal_ready = [&ready_fd] {
+    if (ready_fd < 0) return;
     const char word = 1;
     if (write(ready_fd, &word, 1) != 1) {
       // The parent is gone; nobody waits for the word.
     }
     close(ready_fd);
+    ready_fd = -1;
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) dup2(null, 2);
-  }
-  if (up_all) {
+  };
+  if (up_all && !daemon.resources().empty()) {
+    auto pending = std::make_shared<size_t>(daemon.resources().size());
     for (const auto& [name, r] : daemon.resources()) {
-      r->Up([n = name](tandem::Status s) {
-        if (!s.ok()) tandem::Log(tandem::LogLevel::kError, n + ": up: " + s.message());
+      r->Up([n = name, pending, &signal_ready, &ready_fd](tandem::Status s) {
+        if (!s.ok()) {
+          tandem::Log(tandem::LogLevel::kError, n + ": up: " + s.message());
+          // Still the caller's stderr: the failure shows where tandemd was started.
+          if (ready_fd >= 0) std::cerr << "tandemd: " << n << ": up: " << s.message() << "\n";
+        }
+        if (--*pending == 0) signal_ready();
       });
     }
+  } else {
+    signal_ready();
   }
   boost::asio::signal_set signals(loop, SIGTERM, SIGINT, SIGHUP);
   bool stopping = false;
