@@ -7,11 +7,20 @@
 
 namespace tandem::io {
 
-void AlignedBuffer::Free::operator()(uint8_t* p) const { std::free(p); }
+void detail::AlignedBufferFree::operator()(uint8_t* p) const {
+  if (huge_bytes > 0) return ReleaseHugePageBuffer(p, huge_bytes);
+  std::free(p);
+}
 
 AlignedBuffer::AlignedBuffer(size_t size, size_t alignment, NoFill) : size_(size) {
   capacity_ = (size + alignment - 1) / alignment * alignment;
   if (capacity_ == 0) capacity_ = alignment;
+  if (kLargeBuffersFromHugePages && capacity_ >= kMinHugeBufferBytes &&
+      alignment <= kMinHugeBufferBytes) {
+    data_ = std::unique_ptr<uint8_t, Free>(static_cast<uint8_t*>(AllocateHugePageBuffer(capacity_)),
+                                           Free{capacity_});
+    return;
+  }
   void* p = nullptr;
   if (posix_memalign(&p, alignment, capacity_) != 0) throw std::bad_alloc();
   data_.reset(static_cast<uint8_t*>(p));

@@ -1,7 +1,10 @@
 #pragma once
 // Memory aligned for direct I/O, and a pool that recycles such buffers so the
-// hot path does not allocate. Thread-safety: an AlignedBuffer is a plain owned
-// value; a BufferPool is used from one thread (the event loop).
+// hot path does not allocate. Buffers of 256 KiB and more come from huge
+// pages (io/huge_page_arena.h: fewer segments per disk request), except in
+// AddressSanitizer builds (kLargeBuffersFromHugePages).
+// Thread-safety: an AlignedBuffer is a plain owned value; a BufferPool is used
+// from one thread (the event loop).
 
 #include <cstddef>
 #include <cstdint>
@@ -9,9 +12,34 @@
 #include <span>
 #include <vector>
 
+#include "io/huge_page_arena.h"
+
 namespace tandem::io {
 
 inline constexpr size_t kIoAlignment = 4096;
+
+// Whether buffers of kMinHugeBufferBytes and more come from the huge-page
+// arena: not under AddressSanitizer, which must see every allocation.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kLargeBuffersFromHugePages = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kLargeBuffersFromHugePages = false;
+#else
+inline constexpr bool kLargeBuffersFromHugePages = true;
+#endif
+#else
+inline constexpr bool kLargeBuffersFromHugePages = true;
+#endif
+
+namespace detail {
+// AlignedBuffer's deleter (outside the class: a nested one with a default
+// member initializer is not default-constructible where unique_ptr asks).
+struct AlignedBufferFree {
+  size_t huge_bytes = 0;  // from AllocateHugePageBuffer(huge_bytes); 0: malloc
+  void operator()(uint8_t* p) const;
+};
+}  // namespace detail
 
 class AlignedBuffer {
  public:
@@ -37,9 +65,7 @@ class AlignedBuffer {
  private:
   struct NoFill {};
   AlignedBuffer(size_t size, size_t alignment, NoFill);
-  struct Free {
-    void operator()(uint8_t* p) const;
-  };
+  using Free = detail::AlignedBufferFree;
   std::unique_ptr<uint8_t, Free> data_;
   size_t size_ = 0;
   size_t capacity_ = 0;
