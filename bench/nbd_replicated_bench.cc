@@ -5,7 +5,8 @@
 // disconnected (standalone). Next to them the same-machine limit measured in
 // the same run: fio (io_uring, direct) writing both backing files at once,
 // halved, because both replicas share this machine's one disk; for the read
-// rows, fio reading one backing file; fio's buffers in huge pages (below).
+// rows, fio reading one backing file; fio's buffers in huge pages
+// (fio_huge_pages.h).
 // Prints a Markdown table; never a timed test. The disks are files in a
 // scratch directory under /tmp.
 //
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "cluster.h"
+#include "fio_huge_pages.h"
 #include "fio_table.h"
 
 namespace {
@@ -57,13 +59,9 @@ const std::vector<Workload> kWorkloads = {
 // their IOPS or MB/s, or a negative number when fio failed.
 double Fio(const std::vector<std::vector<std::string>>& targets, const Workload& w, uint64_t size,
            int seconds, const std::string& label) {
-  // fio's buffers in transparent huge pages, as tandemd's are
-  // (io/huge_page_arena.h). From malloc's scattered 4 KiB pages a 1 MiB
-  // direct request is split on a virtio disk (254 segments at most), and the
-  // 1M limit rows measured 1.5 GB/s or 3.0 GB/s depending on how contiguous
-  // fio's memory happened to be.
+  // fio's buffers in huge pages, as tandemd's (fio_huge_pages.h).
   std::vector<std::string> argv = {"/usr/bin/env",
-                                   "GLIBC_TUNABLES=glibc.malloc.hugetlb=1",
+                                   tandem::bench::kFioHugePages,
                                    "/usr/bin/fio",
                                    "--output-format=json",
                                    "--group_reporting",
