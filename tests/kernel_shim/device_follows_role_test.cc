@@ -3,13 +3,11 @@
 // a takeover) and `tandemadm sh-b-pri` (what the init script runs at start,
 // for `become-primary-on`) attach it after the promotion; `secondary`
 // detaches it first. Bytes written through the device reach both disks.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 
 #include "shim_fixture.h"
@@ -29,22 +27,6 @@ bool IsBlockDeviceLink(const std::string& path) {
 bool Exists(const std::string& path) {
   struct stat l {};
   return ::lstat(path.c_str(), &l) == 0;
-}
-
-// Writes `data` at offset 0 of the block device with O_DIRECT, then fsync.
-bool WriteDirect(const std::string& dev, const std::vector<uint8_t>& data) {
-  int fd = ::open(dev.c_str(), O_WRONLY | O_DIRECT);
-  if (fd < 0) return false;
-  void* buf = nullptr;
-  if (::posix_memalign(&buf, 4096, data.size()) != 0) {
-    ::close(fd);
-    return false;
-  }
-  std::memcpy(buf, data.data(), data.size());
-  bool ok =
-      ::pwrite(fd, buf, data.size(), 0) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
-  std::free(buf);
-  return ::close(fd) == 0 && ok;
 }
 
 std::string Role(Cluster& c, int n) {
@@ -74,7 +56,7 @@ TEST(ShimDeviceFollowsRole, ShBPriAndPrimaryAttachSecondaryDetaches) {
   EXPECT_EQ(Role(sc.c, 0), "Primary");
   ASSERT_TRUE(IsBlockDeviceLink(sc.link())) << sc.link();
   const std::vector<uint8_t> first = Pattern(21, 1 << 20);
-  ASSERT_TRUE(WriteDirect(sc.link(), first)) << std::strerror(errno);
+  ASSERT_TRUE(WriteDevice(sc.link(), 0, first)) << std::strerror(errno);
 
   // secondary detaches first; then bravo's plain `primary` attaches.
   auto sec = sc.c.Adm(0, {"secondary", "r0"});
@@ -85,7 +67,7 @@ TEST(ShimDeviceFollowsRole, ShBPriAndPrimaryAttachSecondaryDetaches) {
   ASSERT_EQ(pri1.exit_code, 0) << pri1.out << pri1.err << sc.c.Log(1);
   ASSERT_TRUE(IsBlockDeviceLink(sc.link())) << sc.link();
   const std::vector<uint8_t> second = Pattern(22, 1 << 20);
-  ASSERT_TRUE(WriteDirect(sc.link(), second)) << std::strerror(errno);
+  ASSERT_TRUE(WriteDevice(sc.link(), 0, second)) << std::strerror(errno);
   auto sec1 = sc.c.Adm(1, {"secondary", "r0"});
   ASSERT_EQ(sec1.exit_code, 0) << sec1.out << sec1.err;
   EXPECT_FALSE(Exists(sc.link()));

@@ -26,32 +26,6 @@ bool WaitForPeerIdle(Cluster& c) {
   return WaitFor([&] { return c.StatusJson(0)["counters"].value("pe", 1) == 0; }, 20s);
 }
 
-std::string ReadDevice(const std::string& dev, uint64_t offset, size_t len) {
-  const int fd = ::open(dev.c_str(), O_RDONLY | O_DIRECT);
-  if (fd < 0) return "";
-  void* buf = nullptr;
-  if (posix_memalign(&buf, 4096, len) != 0) return "";
-  const ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(offset));
-  std::string out(static_cast<char*>(buf), n > 0 ? static_cast<size_t>(n) : 0);
-  free(buf);
-  ::close(fd);
-  return out;
-}
-
-bool WriteDevice(const std::string& dev, uint64_t offset, const std::vector<uint8_t>& data) {
-  const int fd = ::open(dev.c_str(), O_WRONLY | O_DIRECT);
-  if (fd < 0) return false;
-  void* buf = nullptr;
-  if (posix_memalign(&buf, 4096, data.size()) != 0) return false;
-  std::memcpy(buf, data.data(), data.size());
-  const bool ok = ::pwrite(fd, buf, data.size(), static_cast<off_t>(offset)) ==
-                      static_cast<ssize_t>(data.size()) &&
-                  ::fsync(fd) == 0;
-  free(buf);
-  ::close(fd);
-  return ok;
-}
-
 // Every test: a synced two-node cluster, alpha Primary, r0 attached on alpha
 // through FUSE + loop.
 class FuseLoop : public ::testing::Test {

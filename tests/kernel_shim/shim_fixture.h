@@ -6,12 +6,15 @@
 // test failed (it runs before the cluster's daemons are killed). Every wait
 // is bounded.
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -34,6 +37,34 @@ inline std::string FuseLoopMissing() {
     if (::access(tool, X_OK) != 0) return tool;
   }
   return "";
+}
+
+// `len` bytes at `offset` of a block device, read with O_DIRECT ("" on error).
+inline std::string ReadDevice(const std::string& dev, uint64_t offset, size_t len) {
+  const int fd = ::open(dev.c_str(), O_RDONLY | O_DIRECT);
+  if (fd < 0) return "";
+  void* buf = nullptr;
+  if (posix_memalign(&buf, 4096, len) != 0) return "";
+  const ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(offset));
+  std::string out(static_cast<char*>(buf), n > 0 ? static_cast<size_t>(n) : 0);
+  free(buf);
+  ::close(fd);
+  return out;
+}
+
+// Writes `data` at `offset` of a block device with O_DIRECT, then fsync.
+inline bool WriteDevice(const std::string& dev, uint64_t offset, const std::vector<uint8_t>& data) {
+  const int fd = ::open(dev.c_str(), O_WRONLY | O_DIRECT);
+  if (fd < 0) return false;
+  void* buf = nullptr;
+  if (posix_memalign(&buf, 4096, data.size()) != 0) return false;
+  std::memcpy(buf, data.data(), data.size());
+  const bool ok = ::pwrite(fd, buf, data.size(), static_cast<off_t>(offset)) ==
+                      static_cast<ssize_t>(data.size()) &&
+                  ::fsync(fd) == 0;
+  free(buf);
+  ::close(fd);
+  return ok;
 }
 
 class ShimCluster {
