@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/receive_buffer.h"
+#include "io/transfer_all.h"
 #include "nbd/connection_manager.h"
 #include "nbd/errors.h"
 #include "nbd/reply.h"
@@ -233,6 +234,7 @@ void Connection::ReadPayloadDirect() {
   Op* op = payload_op_;
   asio::async_read(stream_,
                    asio::buffer(op->buf.data() + payload_have_, op->req.length - payload_have_),
+                   io::TransferAll(),
                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
                      self->reading_ = false;
                      if (ec || self->read_closed_) {
@@ -431,7 +433,7 @@ void Connection::WriteReplies() {
   }
   writing_count_ = n;
   writing_ = true;
-  asio::async_write(stream_, iov_,
+  asio::async_write(stream_, iov_, io::TransferAll(),
                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                       self->OnWritten(ec);
                     });

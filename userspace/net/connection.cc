@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/receive_buffer.h"
+#include "io/transfer_all.h"
 
 namespace tandem::net {
 
@@ -163,9 +164,8 @@ void PeerConnection::ReadBulkRest(BulkPrefix prefix, io::AlignedBuffer data, siz
   auto self = shared_from_this();
   auto held = std::make_shared<std::pair<BulkPrefix, io::AlignedBuffer>>(std::move(prefix),
                                                                         std::move(data));
-  asio::async_read(socket_,
-                   asio::buffer(held->second.data() + have, held->second.size() - have),
-                   [self, held](const boost::system::error_code& ec, size_t n) {
+  asio::async_read(socket_, asio::buffer(held->second.data() + have, held->second.size() - have),
+                   io::TransferAll(), [self, held](const boost::system::error_code& ec, size_t n) {
                      if (self->closed_) return;
                      if (ec) {
                        return self->Fail(ec == asio::error::eof
@@ -225,24 +225,25 @@ void PeerConnection::Pump() {
     if (o.len) bufs.emplace_back(o.data, o.len);
   }
   auto self = shared_from_this();
-  asio::async_write(socket_, bufs, [self](const boost::system::error_code& ec, size_t n) {
-    self->write_in_flight_ = false;
-    if (self->closed_) {
-      self->writing_.clear();
-      return;
-    }
-    if (ec) return self->Fail(Status::IoError(ec.message()));
-    self->bytes_sent_ += n;
-    self->queued_bytes_ -= std::min(self->queued_bytes_, n);
-    auto done = std::move(self->writing_);
-    self->writing_.clear();
-    for (auto& o : done)
-      if (o.sent) o.sent();
-    if (self->closing_ && self->queue_.empty() && !self->closed_) {
-      return self->Fail(self->closing_reason_);
-    }
-    self->Pump();
-  });
+  asio::async_write(socket_, bufs, io::TransferAll(),
+                    [self](const boost::system::error_code& ec, size_t n) {
+                      self->write_in_flight_ = false;
+                      if (self->closed_) {
+                        self->writing_.clear();
+                        return;
+                      }
+                      if (ec) return self->Fail(Status::IoError(ec.message()));
+                      self->bytes_sent_ += n;
+                      self->queued_bytes_ -= std::min(self->queued_bytes_, n);
+                      auto done = std::move(self->writing_);
+                      self->writing_.clear();
+                      for (auto& o : done)
+                        if (o.sent) o.sent();
+                      if (self->closing_ && self->queue_.empty() && !self->closed_) {
+                        return self->Fail(self->closing_reason_);
+                      }
+                      self->Pump();
+                    });
 }
 
 }  // namespace tandem::net
