@@ -318,7 +318,7 @@ void Client::StartWrite() {
   }
   writing_ = true;
   writing_count_ = n;
-  asio::async_write(*stream_, iov_, io::TransferAll(),
+  asio::async_write(*stream_, iov_, io::SendAll(),
                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                       self->writing_ = false;
                       for (size_t i = 0; i < self->writing_count_ && !self->outbox_.empty(); ++i) {

@@ -234,7 +234,7 @@ void Connection::ReadPayloadDirect() {
   Op* op = payload_op_;
   asio::async_read(stream_,
                    asio::buffer(op->buf.data() + payload_have_, op->req.length - payload_have_),
-                   io::TransferAll(),
+                   io::ReceiveAll(),
                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
                      self->reading_ = false;
                      if (ec || self->read_closed_) {
@@ -433,7 +433,7 @@ void Connection::WriteReplies() {
   }
   writing_count_ = n;
   writing_ = true;
-  asio::async_write(stream_, iov_, io::TransferAll(),
+  asio::async_write(stream_, iov_, io::SendAll(),
                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                       self->OnWritten(ec);
                     });

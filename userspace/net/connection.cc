@@ -165,7 +165,7 @@ void PeerConnection::ReadBulkRest(BulkPrefix prefix, io::AlignedBuffer data, siz
   auto held = std::make_shared<std::pair<BulkPrefix, io::AlignedBuffer>>(std::move(prefix),
                                                                         std::move(data));
   asio::async_read(socket_, asio::buffer(held->second.data() + have, held->second.size() - have),
-                   io::TransferAll(), [self, held](const boost::system::error_code& ec, size_t n) {
+                   io::ReceiveAll(), [self, held](const boost::system::error_code& ec, size_t n) {
                      if (self->closed_) return;
                      if (ec) {
                        return self->Fail(ec == asio::error::eof
@@ -225,7 +225,7 @@ void PeerConnection::Pump() {
     if (o.len) bufs.emplace_back(o.data, o.len);
   }
   auto self = shared_from_this();
-  asio::async_write(socket_, bufs, io::TransferAll(),
+  asio::async_write(socket_, bufs, io::SendAll(),
                     [self](const boost::system::error_code& ec, size_t n) {
                       self->write_in_flight_ = false;
                       if (self->closed_) {
