@@ -247,7 +247,8 @@ Measurement RunFio(const Options& o, bool direct, const Pattern& p) {
   if (p.flush_every != 0) return {};
   std::string rw = p.write ? (p.random ? "randwrite" : "write") : (p.random ? "randread" : "read");
   // fio's buffers in huge pages, as the engines' large ones (fio_huge_pages.h).
-  std::string cmd = std::string(tandem::bench::kFioHugePages) + " fio --name=ref --filename=" + Quote(o.path) +
+  std::string cmd = std::string(tandem::bench::kFioHugePages) +
+                    " fio --name=ref --filename=" + Quote(o.path) +
                     " --ioengine=io_uring --direct=" + (direct ? "1" : "0") + " --rw=" + rw +
                     " --bs=" + std::to_string(p.block) + " --iodepth=" + std::to_string(p.depth) +
                     " --size=" + std::to_string(o.size) +

@@ -199,7 +199,8 @@ int main(int argc, char** argv) {
   std::printf(
       "\nfio nbd engine, %llu MiB region, median of %d runs of %d s; 4k rows in IOPS. Limit: fio "
       "io_uring direct on both backing files at once, halved (write rows), on one (read rows), "
-      "its buffers in huge pages (glibc.malloc.hugetlb=1), run before and after each of Tandem's repetitions; the last column is the median of the "
+      "its buffers in huge pages (glibc.malloc.hugetlb=1), run before and after each of Tandem's "
+      "repetitions; the last column is the median of the "
       "repetitions' ratios, each against the mean of the limit runs on either side (lowest and "
       "highest in brackets).\n",
       static_cast<unsigned long long>(size >> 20), reps, seconds);

@@ -13,7 +13,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "cluster.h"
 #include "device_paths.h"
 #include "fuse_server.h"
+#include "io/aligned_buffer.h"
 #include "loop_device.h"
 #include "shim_state.h"
 
@@ -43,28 +43,22 @@ inline std::string FuseLoopMissing() {
 inline std::string ReadDevice(const std::string& dev, uint64_t offset, size_t len) {
   const int fd = ::open(dev.c_str(), O_RDONLY | O_DIRECT);
   if (fd < 0) return "";
-  void* buf = nullptr;
-  if (posix_memalign(&buf, 4096, len) != 0) return "";
-  const ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(offset));
-  std::string out(static_cast<char*>(buf), n > 0 ? static_cast<size_t>(n) : 0);
-  free(buf);
+  auto buf = io::AlignedBuffer::Uninitialized(len);
+  const ssize_t n = ::pread(fd, buf.data(), len, static_cast<off_t>(offset));
   ::close(fd);
-  return out;
+  return std::string(reinterpret_cast<const char*>(buf.data()), n > 0 ? static_cast<size_t>(n) : 0);
 }
 
 // Writes `data` at `offset` of a block device with O_DIRECT, then fsync.
 inline bool WriteDevice(const std::string& dev, uint64_t offset, const std::vector<uint8_t>& data) {
   const int fd = ::open(dev.c_str(), O_WRONLY | O_DIRECT);
   if (fd < 0) return false;
-  void* buf = nullptr;
-  if (posix_memalign(&buf, 4096, data.size()) != 0) return false;
-  std::memcpy(buf, data.data(), data.size());
-  const bool ok = ::pwrite(fd, buf, data.size(), static_cast<off_t>(offset)) ==
+  auto buf = io::AlignedBuffer::Uninitialized(data.size());
+  std::memcpy(buf.data(), data.data(), data.size());
+  const bool ok = ::pwrite(fd, buf.data(), data.size(), static_cast<off_t>(offset)) ==
                       static_cast<ssize_t>(data.size()) &&
                   ::fsync(fd) == 0;
-  free(buf);
-  ::close(fd);
-  return ok;
+  return ::close(fd) == 0 && ok;
 }
 
 class ShimCluster {
