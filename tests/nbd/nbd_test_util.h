@@ -9,7 +9,8 @@
 //   (bad clients), with bounded waits;
 // - TransportMode: the Unix/TCP x simple/structured parameter of round-trip
 //   suites, and TransportFixture, their base: one file export served on both
-//   transports; RunClientLoopUntil for tests driving the asynchronous Client.
+//   transports; RunClientLoopUntil and ConnectClient for tests driving the
+//   asynchronous Client.
 // Header-only because tests/CMakeLists.txt builds every *_test.cc of a module
 // into one binary and nothing else.
 
@@ -74,6 +75,22 @@ inline bool RunClientLoopUntil(boost::asio::io_context& loop, const std::functio
     loop.run_for(std::chrono::milliseconds(10));
   }
   return true;
+}
+
+// Connects an asynchronous Client on `loop`: the client, or nullptr (with a
+// test failure naming the error) if the handshake fails or takes over 30 s.
+inline std::shared_ptr<Client> ConnectClient(boost::asio::io_context& loop,
+                                             const ClientEndpoint& endpoint,
+                                             const ClientOptions& options) {
+  std::shared_ptr<Client> client;
+  bool done = false;
+  Client::Connect(loop, endpoint, options, [&](Result<std::shared_ptr<Client>> c) {
+    done = true;
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (c.ok()) client = *c;
+  });
+  EXPECT_TRUE(RunClientLoopUntil(loop, [&] { return done; })) << "no handshake within 30 s";
+  return client;
 }
 
 inline void Put16(Bytes* b, uint16_t v) {

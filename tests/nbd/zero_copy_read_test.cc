@@ -22,6 +22,7 @@ namespace tandem::nbd {
 namespace {
 
 using testing::Bytes;
+using testing::ConnectClient;
 using testing::Pattern;
 using testing::RawSocket;
 using testing::RequestBytes;
@@ -64,12 +65,8 @@ class ZeroCopyRead : public testing::TransportFixture {
 
 TEST_P(ZeroCopyRead, ManyReadsInFlightReturnTheWrittenBytes) {
   boost::asio::io_context loop;
-  std::shared_ptr<Client> client;
-  Client::Connect(loop, Endpoint(), Options(), [&](Result<std::shared_ptr<Client>> c) {
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    client = *c;
-  });
-  ASSERT_TRUE(RunClientLoopUntil(loop, [&] { return client != nullptr; }));
+  std::shared_ptr<Client> client = ConnectClient(loop, Endpoint(), Options());
+  ASSERT_NE(client, nullptr);
 
   // All at once: 1 MiB and 64 KiB reads (from the page cache) between 4 KiB
   // reads (through a buffer, gathered), and one 32 MiB read, far more than a

@@ -51,6 +51,22 @@ class ConnectionTest : public ::testing::Test {
     RunFor(loop_, 200ms);
   }
 
+  // Runs the loop until `sink` has `n` events; fails if the connection
+  // closed, more arrived, or `timeout` passed first.
+  ::testing::AssertionResult ReceiveExactly(RecordingSink& sink, size_t n,
+                                            std::chrono::seconds timeout = 30s) {
+    RunUntil(
+        loop_, [&] { return sink.events.size() >= n || !sink.closed.empty(); }, timeout);
+    if (!sink.closed.empty()) {
+      return ::testing::AssertionFailure() << "closed: " << sink.closed[0].ToString();
+    }
+    if (sink.events.size() != n) {
+      return ::testing::AssertionFailure()
+             << "received " << sink.events.size() << " packets, expected " << n;
+    }
+    return ::testing::AssertionSuccess();
+  }
+
   asio::io_context loop_;
   RecordingSink sink_a_, sink_b_;
   std::shared_ptr<PeerConnection> a_, b_;
@@ -134,14 +150,7 @@ TEST_F(ConnectionTest, MixedControlAndBulkPacketsArriveIntactAndInOrder) {
     // Let some go out while others are queued.
     if (i % 97 == 0) RunFor(loop_, 1ms);
   }
-  ASSERT_TRUE(RunUntil(loop_,
-                       [&] {
-                         return sink_b_.events.size() >= static_cast<size_t>(kPackets) ||
-                                !sink_b_.closed.empty();
-                       }))
-      << "received " << sink_b_.events.size();
-  ASSERT_TRUE(sink_b_.closed.empty()) << sink_b_.closed[0].ToString();
-  ASSERT_EQ(sink_b_.events.size(), sent.size());
+  ASSERT_TRUE(ReceiveExactly(sink_b_, sent.size()));
   for (size_t i = 0; i < sent.size(); ++i) {
     SCOPED_TRACE("packet " + std::to_string(i));
     const auto& e = sink_b_.events[i];
@@ -196,6 +205,116 @@ TEST_F(ConnectionTest, MixedControlAndBulkPacketsArriveIntactAndInOrder) {
   EXPECT_TRUE(sink_a_.events.empty());
 }
 
+// After a large bulk packet the receiver reads only a header, a prefix and a
+// page, so the next large packet's data goes straight into its own buffer.
+// Runs of large packets (sizes around that threshold, digests or none) mixed
+// with control packets bigger than such a short read, and small bulk packets,
+// must all arrive whole and in order.
+TEST_F(ConnectionTest, RunsOfLargeBulkPacketsMixedWithOthersArriveIntact) {
+  a_->Start(&sink_a_);
+  b_->Start(&sink_b_);
+  const uint32_t kLarge = 128u << 10;  // PeerConnection's threshold
+  const uint32_t sizes[] = {1u << 20,      kLarge, kLarge - 512,    3u << 20,
+                            kLarge + 4096, 4096,   (1u << 20) + 512};
+  std::deque<Bytes> payloads;
+  std::vector<std::pair<PacketType, size_t>> sent;  // type, payload index (bulk)
+  for (int round = 0; round < 4; ++round) {
+    for (size_t k = 0; k < std::size(sizes); ++k) {
+      const uint32_t len = sizes[k];
+      const uint32_t seed = static_cast<uint32_t>(payloads.size());
+      payloads.push_back(Pattern(len, seed));
+      if (k % 3 == 1) {
+        RsDataPrefix rs{seed, uint64_t{seed} << 20, len, 0};
+        a_->SendBulk(EncodeRsDataPrefix(rs), payloads.back().data(), len);
+        sent.emplace_back(PacketType::kRsData, payloads.size() - 1);
+      } else {
+        DataPrefix d{seed, uint64_t{seed} << 20,
+                     len,  1,
+                     0,    (k % 2 == 0) ? Pattern(kMaxDigestLength, seed + 1) : Bytes{}};
+        a_->SendBulk(EncodeDataPrefix(d), payloads.back().data(), len);
+        sent.emplace_back(PacketType::kData, payloads.size() - 1);
+      }
+      if (k == 2) {  // a control packet of about 64 KiB right after a large one
+        a_->SendControl(PacketType::kBitmap,
+                        BitmapChunk{seed, std::vector<uint64_t>(kMaxBitmapWordsPerPacket, seed)});
+        sent.emplace_back(PacketType::kBitmap, seed);
+      }
+      if (k == 4) {
+        a_->SendControl(PacketType::kPing, Ping{seed});
+        sent.emplace_back(PacketType::kPing, seed);
+      }
+    }
+    if (round == 1) RunFor(loop_, 1ms);
+  }
+  ASSERT_TRUE(ReceiveExactly(sink_b_, sent.size()));
+  for (size_t i = 0; i < sent.size(); ++i) {
+    SCOPED_TRACE("packet " + std::to_string(i));
+    const auto& e = sink_b_.events[i];
+    ASSERT_EQ(e.type, sent[i].first);
+    switch (sent[i].first) {
+      case PacketType::kData:
+        EXPECT_EQ(e.data.id, sent[i].second);
+        EXPECT_EQ(e.data.digest.size(), (e.data.id % 7) % 2 == 0 ? kMaxDigestLength : 0u);
+        EXPECT_TRUE(e.bytes == payloads[sent[i].second]);
+        break;
+      case PacketType::kRsData:
+        EXPECT_EQ(e.rs.id, sent[i].second);
+        EXPECT_TRUE(e.bytes == payloads[sent[i].second]);
+        break;
+      case PacketType::kBitmap:
+        EXPECT_EQ(std::get<BitmapChunk>(e.control).words,
+                  std::vector<uint64_t>(kMaxBitmapWordsPerPacket, sent[i].second));
+        break;
+      default:
+        EXPECT_EQ(std::get<Ping>(e.control).nonce, sent[i].second);
+    }
+  }
+  EXPECT_EQ(a_->bytes_sent(), b_->bytes_received());
+}
+
+// The packets after a large one arrive a few bytes at a time, so the short
+// reads that follow it start with part of a header or prefix already held.
+TEST_F(ConnectionTest, PacketsTricklingInAfterALargeOneArriveIntact) {
+  a_->Start(&sink_a_);
+  asio::ip::tcp::socket& raw = b_->socket();
+  const Bytes first = Pattern(512u << 10, 1), second = Pattern((1u << 20) + 512, 2);
+  auto packet = [](const DataPrefix& d, const Bytes& data) {
+    Bytes p = EncodeDataPrefix(d);
+    p.insert(p.end(), data.begin(), data.end());
+    return p;
+  };
+  Bytes stream = packet(DataPrefix{1, 0, static_cast<uint32_t>(first.size()), 1, 0, {}}, first);
+  const size_t second_at = stream.size();
+  Bytes more = packet(
+      DataPrefix{2, 1 << 20, static_cast<uint32_t>(second.size()), 1, 0, Pattern(32, 3)}, second);
+  stream.insert(stream.end(), more.begin(), more.end());
+  const size_t ping_at = stream.size();
+  more = EncodeControl(PacketType::kPing, Ping{77});
+  stream.insert(stream.end(), more.begin(), more.end());
+  // The first packet whole; then the second's header and prefix, and the
+  // ping, in pieces of 1 to 7 bytes with the receiver running in between.
+  size_t at = 0;
+  auto send = [&](size_t n) {
+    asio::write(raw, asio::buffer(stream.data() + at, n));
+    at += n;
+    RunFor(loop_, 2ms);
+  };
+  send(second_at);
+  for (size_t step = 1; at < second_at + kHeaderSize + kDataPrefix + 32 + 20; step = step % 7 + 1) {
+    send(step);
+  }
+  send(ping_at - at);
+  while (at < stream.size()) send(std::min<size_t>(3, stream.size() - at));
+  ASSERT_TRUE(ReceiveExactly(sink_a_, 3));
+  EXPECT_EQ(sink_a_.events[0].data.id, 1u);
+  EXPECT_TRUE(sink_a_.events[0].bytes == first);
+  EXPECT_EQ(sink_a_.events[1].data.id, 2u);
+  EXPECT_EQ(sink_a_.events[1].data.digest, Pattern(32, 3));
+  EXPECT_TRUE(sink_a_.events[1].bytes == second);
+  EXPECT_EQ(std::get<Ping>(sink_a_.events[2].control).nonce, 77u);
+  EXPECT_EQ(a_->bytes_received(), stream.size());
+}
+
 TEST_F(ConnectionTest, BothDirectionsAtOnce) {
   a_->Start(&sink_a_);
   b_->Start(&sink_b_);
@@ -242,15 +361,7 @@ TEST_F(ConnectionTest, HugeGatherOfQueuedSendsAllArrive) {
   }
   EXPECT_EQ(a_->queued_bytes(), expected_bytes);
   const int total = kControl + 4;
-  ASSERT_TRUE(RunUntil(
-      loop_,
-      [&] {
-        return sink_b_.events.size() >= static_cast<size_t>(total) || !sink_b_.closed.empty();
-      },
-      60s))
-      << sink_b_.events.size();
-  ASSERT_TRUE(sink_b_.closed.empty());
-  ASSERT_EQ(sink_b_.events.size(), static_cast<size_t>(total));
+  ASSERT_TRUE(ReceiveExactly(sink_b_, static_cast<size_t>(total), 60s));
   uint64_t next = 0;
   int bulk = 0;
   for (const auto& e : sink_b_.events) {
