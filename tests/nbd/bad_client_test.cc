@@ -89,9 +89,9 @@ TEST_F(BadClientTest, GarbageInsteadOfClientFlagsIsDisconnected) {
   ExpectServerHealthyAndDataUnchanged();
 }
 
-// A slow client: after a large write (which makes the server read only a
-// header and a page next), the following requests arrive a few bytes at a
-// time, one of them a refused write whose payload the server must skip.
+// A slow client: after a large write (its payload received straight into its
+// buffer), the following requests arrive a few bytes at a time, one of them a
+// refused write whose payload the server must skip.
 TEST_F(BadClientTest, RequestsTricklingInAfterALargeWriteAreDecoded) {
   auto s = Connect();
   auto trickle = [&](const Bytes& b) {

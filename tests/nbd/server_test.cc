@@ -74,18 +74,18 @@ TEST_P(ServerRoundTrip, EveryCommandReachesTheFile) {
   EXPECT_EQ(server_.OnLoop([&] { return backend_->openers(); }), 0u);
 }
 
-// Runs of large writes make the server read only the next header and a page
-// (Connection::kLargeWrite); small requests between and after them, sizes
-// around that threshold and a flush in the middle of the stream must all
-// still be decoded in order, with every byte in place.
+// Large writes pipelined with small ones and flushes: payloads larger and
+// smaller than the server's receive buffer, some partly read with the headers
+// before them and partly straight into their own buffers, are all decoded in
+// order with every byte in place.
 TEST_P(ServerRoundTrip, PipelinedLargeAndSmallRequestsKeepEveryByte) {
   boost::asio::io_context loop;
   std::shared_ptr<Client> client = ConnectClient(loop, Endpoint(), Options());
   ASSERT_NE(client, nullptr);
 
-  const uint32_t sizes[] = {
-      1u << 20,          4096,     Connection::kLargeWrite,      Connection::kLargeWrite - 512, 512,
-      (1u << 20) + 3584, 3u << 20, Connection::kLargeWrite + 512};
+  constexpr uint32_t kBuffer = Connection::kReceiveBuffer;
+  const uint32_t sizes[] = {1u << 20,          4096,     kBuffer,      kBuffer - 512, 512,
+                            (1u << 20) + 3584, 3u << 20, kBuffer + 512};
   struct Sent {
     uint64_t offset;
     Bytes data;

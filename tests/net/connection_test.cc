@@ -205,17 +205,16 @@ TEST_F(ConnectionTest, MixedControlAndBulkPacketsArriveIntactAndInOrder) {
   EXPECT_TRUE(sink_a_.events.empty());
 }
 
-// After a large bulk packet the receiver reads only a header, a prefix and a
-// page, so the next large packet's data goes straight into its own buffer.
-// Runs of large packets (sizes around that threshold, digests or none) mixed
-// with control packets bigger than such a short read, and small bulk packets,
-// must all arrive whole and in order.
+// Runs of large bulk packets (sizes around the 256 KiB receive buffer, with
+// digests or none), each partly read with the packets before it and partly
+// straight into its own buffer, mixed with 64 KiB control packets and small
+// bulk packets: all arrive whole and in order.
 TEST_F(ConnectionTest, RunsOfLargeBulkPacketsMixedWithOthersArriveIntact) {
   a_->Start(&sink_a_);
   b_->Start(&sink_b_);
-  const uint32_t kLarge = 128u << 10;  // PeerConnection's threshold
-  const uint32_t sizes[] = {1u << 20,      kLarge, kLarge - 512,    3u << 20,
-                            kLarge + 4096, 4096,   (1u << 20) + 512};
+  const uint32_t kBuffer = 256u << 10;  // PeerConnection's receive buffer
+  const uint32_t sizes[] = {1u << 20,       kBuffer, kBuffer - 512,   3u << 20,
+                            kBuffer + 4096, 4096,    (1u << 20) + 512};
   std::deque<Bytes> payloads;
   std::vector<std::pair<PacketType, size_t>> sent;  // type, payload index (bulk)
   for (int round = 0; round < 4; ++round) {
@@ -272,8 +271,9 @@ TEST_F(ConnectionTest, RunsOfLargeBulkPacketsMixedWithOthersArriveIntact) {
   EXPECT_EQ(a_->bytes_sent(), b_->bytes_received());
 }
 
-// The packets after a large one arrive a few bytes at a time, so the short
-// reads that follow it start with part of a header or prefix already held.
+// The packets after a large one (whose data was received straight into its
+// buffer) arrive a few bytes at a time: each read adds to a partial header or
+// prefix already held.
 TEST_F(ConnectionTest, PacketsTricklingInAfterALargeOneArriveIntact) {
   a_->Start(&sink_a_);
   asio::ip::tcp::socket& raw = b_->socket();

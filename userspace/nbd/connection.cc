@@ -198,7 +198,6 @@ void Connection::Process() {
     if (avail < kRequestSize) return ReadMore();
     Result<Request> req = DecodeRequest({rbuf_.data() + rpos_, kRequestSize});
     rpos_ += kRequestSize;
-    after_large_write_ = req.ok() && req->type == kCmdWrite && req->length >= kLargeWrite;
     if (!req.ok()) {
       Log(LogLevel::kWarning, "nbd: client " + peer_ + " on " + export_name_ + ": " +
                                   req.status().message() + "; disconnecting");
@@ -210,17 +209,9 @@ void Connection::Process() {
 
 void Connection::ReadMore() {
   CompactReceiveBuffer(rbuf_, rpos_, rend_);
-  size_t room = rbuf_.size() - rend_;
-  // Large writes tend to follow each other (a copy, a sequential writer):
-  // reading only the next header and a page leaves that request's payload in
-  // the socket for ReadPayloadDirect, saving a copy of up to kReceiveBuffer.
-  // Decoding any other request ends the short reads.
-  if (after_large_write_ && drain_left_ == 0 && rend_ < kRequestSize + 4096) {
-    room = kRequestSize + 4096 - rend_;
-  }
   reading_ = true;
   stream_.async_read_some(
-      asio::buffer(rbuf_.data() + rend_, room),
+      asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
       [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
         self->reading_ = false;
         if (self->read_closed_) return self->MaybeFinish();

@@ -68,10 +68,6 @@ struct ConnectionConfig {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   static constexpr size_t kReceiveBuffer = 64 * 1024;
-  // After a WRITE at least this long, the next read asks only for a request
-  // header and one page: a following large payload is then received straight
-  // into its own buffer instead of partly through the receive buffer.
-  static constexpr size_t kLargeWrite = 128 * 1024;
 
   Connection(Stream::Socket socket, std::string peer, const ExportRegistry& exports,
              std::shared_ptr<BufferCache> buffers, ConnectionConfig config,
@@ -152,7 +148,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Op* payload_op_ = nullptr;  // WRITE whose payload is being received
   size_t payload_have_ = 0;
   uint64_t drain_left_ = 0;    // payload bytes of a refused WRITE still to discard
-  bool after_large_write_ = false;  // the last request was a WRITE >= kLargeWrite
   bool reading_ = false;       // a read is outstanding
   bool read_closed_ = false;   // nothing more will be read
   bool paused_ = false;        // stopped reading for back-pressure

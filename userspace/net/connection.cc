@@ -21,10 +21,6 @@ constexpr size_t kMaxGather = 64;  // packets per write system call
 // and many small packets per read.
 constexpr size_t kReceiveBuffer = 256 << 10;
 static_assert(kReceiveBuffer > 2 * (kHeaderSize + kMaxControlPayload));
-// After a bulk packet this long, a read takes at most kShortRead bytes.
-constexpr size_t kLargeBulk = 128 << 10;
-constexpr size_t kShortRead = 4096 + 256;
-static_assert(kShortRead > kHeaderSize + kDataPrefix + kMaxDigestLength);
 }  // namespace
 
 PeerConnection::PeerConnection(asio::ip::tcp::socket socket, std::string peer_description)
@@ -92,16 +88,9 @@ void PeerConnection::ReadMore() {
   // most a header, a control payload or a bulk prefix) to the front.
   CompactReceiveBuffer(rbuf_, rpos_, rend_);
   assert(rend_ < rbuf_.size());
-  size_t room = rbuf_.size() - rend_;
-  // Large DATA packets come in runs (a sequential writer, a resync): reading
-  // only the next header, prefix and a page leaves that packet's data in the
-  // socket for ReadBulkRest, which receives it straight into its own buffer,
-  // instead of copying up to kReceiveBuffer of it out of rbuf_. A control
-  // packet's header ends the short reads.
-  if (after_large_bulk_ && rend_ < kShortRead) room = kShortRead - rend_;
   auto self = shared_from_this();
   socket_.async_read_some(
-      asio::buffer(rbuf_.data() + rend_, room),
+      asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
       [self](const boost::system::error_code& ec, size_t n) {
         if (self->closed_) return;
         if (ec) {
@@ -121,7 +110,6 @@ void PeerConnection::Parse() {
     if (avail < kHeaderSize) return ReadMore();
     auto h = DecodeHeader({at, kHeaderSize});
     if (!h.ok()) return Fail(h.status());
-    after_large_bulk_ = IsBulk(h->type) && h->length >= kLargeBulk;
     if (!IsBulk(h->type)) {
       if (avail < kHeaderSize + h->length) return ReadMore();
       auto p = DecodeControl(h->type, {at + kHeaderSize, h->length});

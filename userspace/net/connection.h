@@ -7,9 +7,7 @@
 // packets (acknowledgements, 4 KiB writes) costs one system call, not two or
 // three per packet. Bulk data is copied out of that buffer into its own
 // aligned buffer, and the part not yet received is read straight into it;
-// after a large bulk packet the next read is short (a header, a prefix and a
-// page), so a run of large packets is received almost without that copy.
-// Sends go from the caller's buffer (no extra copy).
+// sends go from the caller's buffer (no extra copy).
 //
 // Thread-safety: everything runs on the io_context the socket belongs to.
 // Lifetime: owned through shared_ptr; the sink gets OnClosed exactly once,
@@ -109,9 +107,6 @@ class PeerConnection : public std::enable_shared_from_this<PeerConnection> {
   std::vector<uint8_t> rbuf_;
   size_t rpos_ = 0;
   size_t rend_ = 0;
-  // The last header decoded was a bulk packet of at least kLargeBulk bytes:
-  // the next read is kept short (see ReadMore).
-  bool after_large_bulk_ = false;
 };
 
 }  // namespace tandem::net
