@@ -10,7 +10,7 @@
 // Prints a Markdown table; never a timed test. The disks are files in a
 // scratch directory under /tmp.
 //
-//   nbd_replicated_bench [--seconds 5] [--reps 3] [--disk-mib 1024]
+//   nbd_replicated_bench [--seconds 5] [--reps 3] [--disk-mib 1024] [--tandemd PATH]
 //
 // Workloads as in nbd_bench: 4 KiB randwrite QD1 and QD32, 4 KiB randread
 // QD32, 1 MiB sequential write and read QD8, 4 KiB randwrite QD32 with a
@@ -98,6 +98,10 @@ int main(int argc, char** argv) {
   app.add_option("--disk-mib", disk_mib, "Backing file size per node")->capture_default_str();
   int busy_poll_us = -1;
   app.add_option("--busy-poll-us", busy_poll_us, "tandemd --busy-poll-us (default: tandemd's)");
+  std::string tandemd = tandem::testing::kTandemd;
+  app.add_option("--tandemd", tandemd, "The tandemd binary to run (to compare two builds)")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
   std::string only;
   app.add_option("--only", only, "Run only the workloads whose name contains this (profiling)");
   CLI11_PARSE(app, argc, argv);
@@ -107,6 +111,7 @@ int main(int argc, char** argv) {
   o.disk_size[0] = o.disk_size[1] = uint64_t(disk_mib) << 20;
   o.nbd_tcp = true;
   o.busy_poll_us = busy_poll_us;
+  o.tandemd = tandemd;
   Cluster c(o);
   // Allocate both backing files first, so neither the limit nor Tandem pays
   // for filling holes.

@@ -69,6 +69,7 @@ struct ClusterOptions {
   bool test_hooks = false; // tandemd --test-hooks (test-io-error)
   bool nbd_tcp = false;    // each node also exports on nbd-address <its ip>:<free port>
   int busy_poll_us = -1;   // tandemd --busy-poll-us; -1: its default
+  std::string tandemd = kTandemd;  // the daemon's binary (benchmarks compare builds)
 };
 
 // Protocol `proto` with bravo's disk completing every operation `delay_ms` late.
@@ -179,8 +180,8 @@ class Cluster {
   // Starts tandemd for node n (foreground, logging to its log file).
   void Start(int n) {
     ::unlink((run_dir(n) + "/tandemd.sock").c_str());  // a stale one from a killed daemon
-    std::vector<std::string> argv = {kTandemd, "-f", "-c", conf(n), "--node", kNames[n],
-                                     "--run-dir", run_dir(n), "--log-file", log(n)};
+    std::vector<std::string> argv = {o_.tandemd, "-f",        "-c",       conf(n),      "--node",
+                                     kNames[n],  "--run-dir", run_dir(n), "--log-file", log(n)};
     if (o_.test_hooks) argv.push_back("--test-hooks");
     if (o_.busy_poll_us >= 0) {
       argv.push_back("--busy-poll-us");
