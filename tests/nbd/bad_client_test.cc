@@ -91,29 +91,31 @@ TEST_F(BadClientTest, GarbageInsteadOfClientFlagsIsDisconnected) {
 
 // A slow client: after a large write (its payload received straight into its
 // buffer), the following requests arrive a few bytes at a time, one of them a
-// refused write whose payload the server must skip.
+// refused write whose payload the server must skip. Each reply is awaited
+// before the next request, so the replies' order is fixed.
 TEST_F(BadClientTest, RequestsTricklingInAfterALargeWriteAreDecoded) {
   auto s = Connect();
   auto trickle = [&](const Bytes& b) {
     for (size_t at = 0, step = 1; at < b.size(); at += step, step = step % 5 + 1) {
       step = std::min(step, b.size() - at);
-      ASSERT_TRUE(s->Send(Bytes(b.begin() + at, b.begin() + at + step)));
+      if (!s->Send(Bytes(b.begin() + at, b.begin() + at + step))) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    return true;
   };
   const Bytes first = Pattern(256 << 10, 7), second = Pattern((1 << 20) + 512, 8);
   ASSERT_TRUE(s->Send(RequestBytes(kCmdWrite, 0, first.size(), 0, 1)));
   ASSERT_TRUE(s->Send(first));
+  ASSERT_EQ(SimpleReply(*s, 1), 0);
   // Past the end: refused, and its payload skipped.
-  trickle(RequestBytes(kCmdWrite, kSize - 4096, 256 << 10, 0, 2));
+  ASSERT_TRUE(trickle(RequestBytes(kCmdWrite, kSize - 4096, 256 << 10, 0, 2)));
   ASSERT_TRUE(s->Send(Pattern(256 << 10, 9)));
-  trickle(RequestBytes(kCmdWrite, 2 << 20, second.size(), 0, 3));
+  ASSERT_GT(SimpleReply(*s, 2), 0) << "the write past the end must fail";
+  ASSERT_TRUE(trickle(RequestBytes(kCmdWrite, 2 << 20, second.size(), 0, 3)));
   ASSERT_TRUE(s->Send(Bytes(second.begin(), second.begin() + 100)));
   ASSERT_TRUE(s->Send(Bytes(second.begin() + 100, second.end())));
-  trickle(RequestBytes(kCmdRead, (2 << 20) + 4096, 4096, 0, 4));
-  EXPECT_EQ(SimpleReply(*s, 1), 0);
-  EXPECT_GT(SimpleReply(*s, 2), 0) << "the write past the end must fail";
-  EXPECT_EQ(SimpleReply(*s, 3), 0);
+  ASSERT_EQ(SimpleReply(*s, 3), 0);
+  ASSERT_TRUE(trickle(RequestBytes(kCmdRead, (2 << 20) + 4096, 4096, 0, 4)));
   Bytes r = s->Recv(kSimpleReplySize + 4096);
   ASSERT_EQ(r.size(), kSimpleReplySize + 4096);
   EXPECT_EQ(GetBe64(r.data() + 8), 4u);

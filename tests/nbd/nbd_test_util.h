@@ -82,15 +82,20 @@ inline bool RunClientLoopUntil(boost::asio::io_context& loop, const std::functio
 inline std::shared_ptr<Client> ConnectClient(boost::asio::io_context& loop,
                                              const ClientEndpoint& endpoint,
                                              const ClientOptions& options) {
-  std::shared_ptr<Client> client;
-  bool done = false;
-  Client::Connect(loop, endpoint, options, [&](Result<std::shared_ptr<Client>> c) {
-    done = true;
+  // Shared with the callback, which may still run after a timeout here.
+  struct Outcome {
+    bool done = false;
+    std::shared_ptr<Client> client;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  Client::Connect(loop, endpoint, options, [outcome](Result<std::shared_ptr<Client>> c) {
+    outcome->done = true;
     EXPECT_TRUE(c.ok()) << c.status().ToString();
-    if (c.ok()) client = *c;
+    if (c.ok()) outcome->client = *c;
   });
-  EXPECT_TRUE(RunClientLoopUntil(loop, [&] { return done; })) << "no handshake within 30 s";
-  return client;
+  EXPECT_TRUE(RunClientLoopUntil(loop, [&] { return outcome->done; }))
+      << "no handshake within 30 s";
+  return outcome->client;
 }
 
 inline void Put16(Bytes* b, uint16_t v) {
