@@ -293,11 +293,17 @@ TEST_F(ConnectionTest, PacketsTricklingInAfterALargeOneArriveIntact) {
   stream.insert(stream.end(), more.begin(), more.end());
   // The first packet whole; then the second's header and prefix, and the
   // ping, in pieces of 1 to 7 bytes with the receiver running in between.
+  // The receiver reads on this thread: no blocking write may be larger than
+  // the socket buffers can take, so large sends go 32 KiB at a time.
   size_t at = 0;
   auto send = [&](size_t n) {
-    asio::write(raw, asio::buffer(stream.data() + at, n));
-    at += n;
-    RunFor(loop_, 2ms);
+    while (n > 0) {
+      const size_t piece = std::min<size_t>(n, 32 << 10);
+      asio::write(raw, asio::buffer(stream.data() + at, piece));
+      at += piece;
+      n -= piece;
+      RunFor(loop_, 2ms);
+    }
   };
   send(second_at);
   for (size_t step = 1; at < second_at + kHeaderSize + kDataPrefix + 32 + 20; step = step % 7 + 1) {
